@@ -1,0 +1,129 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="2.1 Baseline refusal rates")
+
+with app.setup:
+    import marimo as mo
+
+    from helpers import experiment, plots, reference, scenarios, stats
+    from helpers.errors import UserError
+    from helpers.notebook import NotebookParams, attempt, spends_without_click
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    # 2.1 Baseline refusal rates
+
+    **Claim (paper, Section 2.1, Figure 1):** off-the-shelf language models refuse policy
+    exceptions far more often than people do, at almost every scenario and exception
+    level. People grant small exceptions (92.3% bought flour one cent over a friend's
+    $10 limit) and their refusal rate falls as the exception gets less severe; the
+    models' rates stay near 1 whatever the level.
+
+    Here a model answers every scenario in `scenarios.toml` at every level. The black
+    marks are the few human rates the paper quotes in its text (**paper-reported**,
+    not measured here). Level 1 is the most severe exception.
+    """)
+    return
+
+
+@app.cell
+def _():
+    params = NotebookParams.from_cli(dict(mo.cli_args()))
+    all_scenarios = scenarios.load_scenarios(params.scenarios)
+    return all_scenarios, params
+
+
+@app.cell
+def _(all_scenarios, params):
+    models_box = mo.ui.text(value=", ".join(params.models), label="models (provider/model, comma-separated)", full_width=True)
+    scenario_pick = mo.ui.multiselect(options={s.title: s.id for s in all_scenarios}, value=[s.title for s in all_scenarios], label="scenarios")
+    _top = max(len(s.levels) for s in all_scenarios)
+    level_range = mo.ui.range_slider(start=1, stop=_top, value=[1, _top], label="levels", show_value=True)
+    mode_pick = mo.ui.dropdown(options=["exact", "sample"], value=params.mode, label="mode")
+    samples_slider = mo.ui.slider(1, 200, value=params.samples, label="samples per bucket (sample mode)", show_value=True)
+    run_button = mo.ui.run_button(label="Run the missing calls")
+    mo.vstack([models_box, mo.hstack([scenario_pick, level_range]), mo.hstack([mode_pick, samples_slider, run_button])])
+    return level_range, mode_pick, models_box, run_button, samples_slider, scenario_pick
+
+
+@app.cell
+def _(all_scenarios, level_range, mode_pick, models_box, params, samples_slider, scenario_pick):
+    chosen = scenarios.select(all_scenarios, list(scenario_pick.value))
+    config = attempt(
+        experiment.RunConfig,
+        models=tuple(m.strip() for m in models_box.value.split(",") if m.strip()),
+        mode=mode_pick.value, samples=samples_slider.value, temperature=params.temperature,
+        base_url=params.base_url, levels=tuple(range(level_range.value[0], level_range.value[1] + 1)),
+    )
+    mo.stop(isinstance(config, UserError), mo.callout(mo.md(f"**Cannot run:** {config}"), kind="danger"))
+    return chosen, config
+
+
+@app.cell
+def _(chosen, config, run_button):
+    # Reading the cache is free and instant; making calls waits for the button
+    # (an export or a script run cannot click, so it makes the offline calls).
+    _spend = run_button.value or spends_without_click(mo.app_meta())
+    with mo.status.spinner(title="Measuring buckets..."):
+        result = attempt(experiment.run, config, chosen, make_calls=_spend)
+    mo.stop(isinstance(result, UserError), mo.callout(mo.md(f"**Cannot run:** {result}"), kind="danger"))
+    return (result,)
+
+
+@app.cell
+def _(result):
+    buckets = stats.refusal_rates(result.responses)
+    _missing = result.stats.missing
+    _note = f" {_missing} calls are not cached yet: press the run button to make them." if _missing else ""
+    mo.md(f"`{result.stats.line()}`.{_note}")
+    return (buckets,)
+
+
+@app.cell
+def _(buckets, chosen):
+    plots.figure1(buckets[buckets["n"] > 0], chosen, reference.human_marks())
+    return
+
+
+@app.cell
+def _(buckets):
+    mo.md(f"""
+    ## Bucket table
+
+    Refusal rate = no / (yes + no) (the paper's equation 1). In `exact` mode it is
+    P(no) / (P(yes) + P(no)) over the first answer token, and `yes_no_mass` shows how
+    much of the model's first token was a yes or a no at all (low mass means the
+    prompt does not really elicit a decision from this model). Mean mass here:
+    **{buckets['yes_no_mass'].mean():.2f}**.
+    """)
+    return
+
+
+@app.cell
+def _(buckets):
+    mo.ui.table(buckets.round(3), selection=None)
+    return
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    ## Paper-reported human rates used above
+
+    These numbers are quoted from the paper's text (source column), not measured here.
+    Where the paper does not name the level, the note says where we placed it.
+    """)
+    return
+
+
+@app.cell
+def _():
+    mo.ui.table(reference.human_marks(), selection=None)
+    return
+
+
+if __name__ == "__main__":
+    app.run()

@@ -1,0 +1,70 @@
+"""What the notebooks share: their typed parameters and the spend gate.
+
+Every notebook reads `mo.cli_args()` once into NotebookParams, which seeds its
+widgets; so `marimo export html nb.py -- --mode sample --samples 5` and
+`python nb.py --mode sample` run the same analysis as moving the widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import UserError
+from .models import DEFAULT_MODEL
+
+KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url"}
+
+
+@dataclass(frozen=True)
+class NotebookParams:
+    models: tuple[str, ...] = (DEFAULT_MODEL,)
+    scenarios: Path = field(default_factory=paths.default_scenarios)
+    mode: str = "exact"
+    samples: int = 10
+    temperature: float = 1.0
+    base_url: str | None = None
+
+    @classmethod
+    def from_cli(cls, args: dict[str, Any]) -> NotebookParams:
+        """Build from mo.cli_args(); unknown names and bad values are UserErrors."""
+        unknown = sorted(set(args) - KNOWN)
+        if unknown:
+            raise UserError(f"unknown notebook argument --{unknown[0]}; known: "
+                            + ", ".join(f"--{k}" for k in sorted(KNOWN)))
+        models = args.get("model", DEFAULT_MODEL)
+        models = models if isinstance(models, list) else str(models).split(",")
+        try:
+            return cls(
+                models=tuple(str(m).strip() for m in models if str(m).strip()),
+                scenarios=Path(args["scenarios"]) if "scenarios" in args else paths.default_scenarios(),
+                mode=str(args.get("mode", "exact")),
+                samples=int(args.get("samples", 10)),
+                temperature=float(args.get("temperature", 1.0)),
+                base_url=args.get("base-url"),
+            )
+        except ValueError as exc:
+            raise UserError(f"bad notebook argument: {exc}") from None
+
+
+def spends_without_click(meta) -> bool:
+    """True when nobody can click a button, so calls are made straight away.
+
+    `meta` is mo.app_meta(). A script run has mode "script". `marimo export html`
+    runs the notebook in an "edit" session but with no browser behind it, so
+    there is no HTTP request; a notebook open in a browser (edit or run mode)
+    always has one, and there calls wait for the run button.
+    """
+    if meta.mode not in ("edit", "run"):
+        return True
+    return meta.request is None
+
+
+def attempt(fn, *args, **kwargs):
+    """Call fn; return a UserError instead of raising it, for a notebook to show."""
+    try:
+        return fn(*args, **kwargs)
+    except UserError as exc:
+        return exc

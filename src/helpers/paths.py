@@ -1,0 +1,55 @@
+"""Where things live. Every path the workspace reads or writes is defined here.
+
+The workspace root is the repository checkout (found from this file when the
+package is installed in editable mode) unless EXCEPTIONS_HOME says otherwise.
+The cache can be moved on its own with EXCEPTIONS_CACHE (tests point it at a
+temporary folder). These are functions, not constants, so that a change of the
+environment variables takes effect without re-importing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
+def home() -> Path:
+    """The workspace root: EXCEPTIONS_HOME, else the checkout, else the cwd."""
+    if env := os.environ.get("EXCEPTIONS_HOME"):
+        return Path(env).expanduser().resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "scenarios.toml").is_file():
+        return checkout
+    return Path.cwd()
+
+
+def cache_dir() -> Path:
+    """Root of everything cached: model calls, converted model weights, adapters."""
+    if env := os.environ.get("EXCEPTIONS_CACHE"):
+        return Path(env).expanduser().resolve()
+    return home() / "cache"
+
+
+def calls_cache_dir() -> Path:
+    return cache_dir() / "calls"
+
+
+def models_dir() -> Path:
+    """Converted model weights; EXCEPTIONS_MODELS moves them apart from the call cache."""
+    if env := os.environ.get("EXCEPTIONS_MODELS"):
+        return Path(env).expanduser().resolve()
+    return cache_dir() / "models"
+
+
+def default_scenarios() -> Path:
+    return home() / "scenarios.toml"
+
+
+def paper_reported_file() -> Path:
+    return PACKAGE_DATA / "paper_reported.csv"
+
+
+def reports_dir() -> Path:
+    return home() / "reports"
