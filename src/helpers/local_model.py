@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -93,10 +94,20 @@ def _convert(name: str, target: Path) -> None:
 
     _quiet_transformers()
     source = gguf_path(name)
-    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
-    gguf_model = AutoModelForCausalLM.from_pretrained(
-        str(source.parent), gguf_file=source.name, dtype=torch.float32
-    )
+    print(f"converting the offline model {name} to fp32 once (about 30 s)...", file=sys.stderr)
+    # transformers' GGUF reader draws its own tqdm bar; tqdm reads this variable.
+    previous = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+        gguf_model = AutoModelForCausalLM.from_pretrained(
+            str(source.parent), gguf_file=source.name, dtype=torch.float32
+        )
+    finally:
+        if previous is None:
+            del os.environ["TQDM_DISABLE"]
+        else:
+            os.environ["TQDM_DISABLE"] = previous
     # A model loaded from GGUF is flagged as quantised and refuses to save;
     # copying its (already de-quantised) weights into a plain model avoids that.
     config = gguf_model.config

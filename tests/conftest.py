@@ -1,0 +1,63 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from openai_server import FakeOpenAI  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    # The GGUF -> fp32 conversion is tested once per session, not per test.
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path, monkeypatch, models_dir):
+    """Every test gets its own empty call cache and no credentials from the shell."""
+    monkeypatch.setenv("EXCEPTIONS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EXCEPTIONS_MODELS", str(models_dir))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(var, raising=False)
+    yield
+
+
+@pytest.fixture
+def fake_openai():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def repo():
+    return REPO
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def scenarios_toml(*blocks: str) -> str:
+    return "\n".join(blocks)
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `python -m helpers` in-process; returns (exit code, stdout, stderr)."""
+    from helpers.cli import main
+
+    def _run(*argv: str):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
