@@ -30,7 +30,16 @@ reports/%.html: notebooks/%.py $(STAMP) scenarios.toml FORCE
 	@mkdir -p reports
 	$(BIN)/marimo export html $< -o $@
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium; test tools cannot download a browser here.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 edit: $(STAMP)

@@ -104,7 +104,7 @@ def _(buckets):
 
 @app.cell
 def _(buckets):
-    mo.ui.table(buckets.round(3), selection=None)
+    mo.ui.table(buckets.round(3), selection=None, page_size=min(len(buckets), 100) or 10)
     return
 
 

@@ -9,7 +9,9 @@ saves the result under cache/models/<name>/, so later loads take about a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -95,19 +97,13 @@ def _convert(name: str, target: Path) -> None:
     _quiet_transformers()
     source = gguf_path(name)
     print(f"converting the offline model {name} to fp32 once (about 30 s)...", file=sys.stderr)
-    # transformers' GGUF reader draws its own tqdm bar; tqdm reads this variable.
-    previous = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
+    # transformers' GGUF reader draws its own tqdm bar on stderr; the line above
+    # already tells the user what is happening.
+    with contextlib.redirect_stderr(io.StringIO()):
         tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
         gguf_model = AutoModelForCausalLM.from_pretrained(
             str(source.parent), gguf_file=source.name, dtype=torch.float32
         )
-    finally:
-        if previous is None:
-            del os.environ["TQDM_DISABLE"]
-        else:
-            os.environ["TQDM_DISABLE"] = previous
     # A model loaded from GGUF is flagged as quantised and refuses to save;
     # copying its (already de-quantised) weights into a plain model avoids that.
     config = gguf_model.config
