@@ -24,7 +24,7 @@ TABLE_COLUMNS = ["model", "variant", "scenario", "level", "n", "refusal_rate", "
 class _Parser(argparse.ArgumentParser):
     # argparse prints usage plus a message; keep it to the one line we promise.
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{message} (see `python -m helpers {self.prog.split()[-1]} --help`)")
+        raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
 def _parser() -> argparse.ArgumentParser:
