@@ -6,6 +6,9 @@ are counted and shown but are in neither the numerator nor the denominator.
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
@@ -66,3 +69,205 @@ def _exact_bucket(ok: pd.DataFrame) -> dict:
     return {"yes": 0, "no": 0, "invalid": 0, "refusal_rate": rate, "se": float("nan"),
             "ci_low": float("nan"), "ci_high": float("nan"), "yes_no_mass": mass,
             "measure": "exact", "se_note": SE_NOTES["exact"]}
+
+
+# --- Comparing agents with humans ------------------------------------------
+
+MATCH = ["scenario", "level"]
+
+
+def proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Two-sample z-test of proportions with a pooled standard error (the paper's test).
+
+    k1 of n1 versus k2 of n2. Returns (z, two-sided p). It equals
+    statsmodels.stats.proportion.proportions_ztest([k1, k2], [n1, n2]) whenever
+    that is defined. When both samples are all-0 or all-n (0/n vs 0/m, or n/n vs
+    m/m) the pooled SE is 0 and the proportions are identical: we return z = 0.0 and
+    p = 1.0 (no evidence of a difference) where statsmodels returns nan.
+    """
+    if n1 <= 0 or n2 <= 0:
+        raise ValueError(f"both samples need at least one answer, got n1={n1}, n2={n2}")
+    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
+        raise ValueError(f"counts must lie in 0..n, got {k1}/{n1} and {k2}/{n2}")
+    pooled = (k1 + k2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 0.0, 1.0
+    z = (k1 / n1 - k2 / n2) / se
+    return float(z), float(2 * norm_sf(abs(z)))
+
+
+def one_sample_test(p0: float, k: int, n: int) -> tuple[float, float]:
+    """z-test of k/n (humans) against a known probability p0 (an exact-mode model rate).
+
+    Uses the SE under the null, sqrt(p0 (1 - p0) / n), the one-sample counterpart of
+    the pooled SE. Returns (z, p) with z = (p0 - k/n) / SE, signed like
+    proportion_test(model, human). If p0 is 0 or 1 the SE is 0: z = 0, p = 1 when
+    k/n equals p0, otherwise z = ±inf and p = 0 (the model's certainty is contradicted).
+    """
+    if n <= 0:
+        raise ValueError(f"the human sample needs at least one answer, got n={n}")
+    diff = p0 - k / n
+    se = np.sqrt(p0 * (1 - p0) / n)
+    if se == 0:
+        return (0.0, 1.0) if diff == 0 else (float(np.copysign(np.inf, diff)), 0.0)
+    z = diff / se
+    return float(z), float(2 * norm_sf(abs(z)))
+
+
+def norm_sf(x: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.sf(x))
+
+
+def human_counts(human: pd.DataFrame) -> pd.DataFrame:
+    """Per-bucket human refusals (k) and answers (n) from any accepted shape.
+
+    Accepts individual responses (columns scenario, level, decision in yes/no),
+    per-bucket counts (scenario, level, yes, no) or rates with sizes
+    (scenario, level, refusal_rate, n) as paper-reported figures or external
+    datasets give them; with rates, k = rate * n is allowed to be fractional.
+    """
+    cols = set(human.columns)
+    if "decision" in cols:
+        valid = human[human["decision"].isin(["yes", "no"])]
+        grouped = valid.groupby(MATCH)["decision"]
+        out = pd.DataFrame({"k": grouped.apply(lambda d: (d == "no").sum()), "n": grouped.size()})
+        return out.reset_index().assign(human_rate=lambda t: t["k"] / t["n"])
+    if {"yes", "no"} <= cols:
+        out = human[MATCH].copy()
+        out["k"], out["n"] = human["no"], human["yes"] + human["no"]
+    elif {"refusal_rate", "n"} <= cols:
+        out = human[MATCH].copy()
+        out["k"], out["n"] = human["refusal_rate"] * human["n"], human["n"]
+    else:
+        raise ValueError("human data need columns decision, or yes and no, or refusal_rate and n")
+    out = out[out["n"] > 0]
+    return out.assign(human_rate=out["k"] / out["n"]).reset_index(drop=True)
+
+
+def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
+            adjust: tuple[str, ...] = ("holm", "fdr_bh")) -> pd.DataFrame:
+    """Test every matched bucket: does the agent refuse at a different rate than humans?
+
+    model_rates: refusal_rates() output (sampled buckets are tested with
+    proportion_test, exact-mode buckets with one_sample_test). human: see
+    human_counts(). Returns one row per (model, variant, scenario, level) with
+    model_rate, human_rate, diff (model - human), z, p, significant (p < alpha,
+    unadjusted, as in the paper), direction ('model stricter' / 'model laxer' /
+    'not significant'), and for each method in `adjust` (statsmodels
+    multipletests names; holm and fdr_bh = Benjamini-Hochberg) the adjusted p and
+    significance, computed within each (model, variant).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    # The model table has its own `n`; keep the human columns apart.
+    humans = human_counts(human).rename(columns={"k": "human_k", "n": "human_n"})
+    merged = model_rates.merge(humans, on=MATCH, how="inner")
+    rows = []
+    for _, r in merged.iterrows():
+        if r["measure"] == "exact":
+            z, p = (one_sample_test(r["refusal_rate"], r["human_k"], r["human_n"])
+                    if pd.notna(r["refusal_rate"]) else (np.nan, np.nan))
+            model_n = np.nan
+        else:
+            model_n = r["yes"] + r["no"]
+            z, p = (proportion_test(r["no"], model_n, r["human_k"], r["human_n"])
+                    if model_n > 0 else (np.nan, np.nan))
+        rows.append({**{c: r[c] for c in BUCKET}, "model_rate": r["refusal_rate"], "model_n": model_n,
+                     "human_rate": r["human_rate"], "human_n": r["human_n"],
+                     "diff": r["refusal_rate"] - r["human_rate"], "z": z, "p": p})
+    out = pd.DataFrame(rows, columns=BUCKET + ["model_rate", "model_n", "human_rate", "human_n",
+                                               "diff", "z", "p"])
+    out["significant"] = out["p"] < alpha
+    out["direction"] = np.where(~out["significant"], "not significant",
+                                np.where(out["diff"] > 0, "model stricter", "model laxer"))
+    for method in adjust:
+        out[f"p_{method}"] = np.nan
+        for _, idx in out.groupby(["model", "variant"]).groups.items():
+            ps = out.loc[idx, "p"]
+            ok = ps.notna()
+            if ok.any():
+                out.loc[ps[ok].index, f"p_{method}"] = multipletests(ps[ok], alpha=alpha, method=method)[1]
+        out[f"significant_{method}"] = out[f"p_{method}"] < alpha
+    return out
+
+
+def summarize(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, variant): buckets compared, significant (unadjusted and adjusted),
+    how many the model is stricter / laxer in, and the mean absolute difference."""
+    adjusted = [c for c in comparison.columns if c.startswith("significant_")]
+    groups = comparison.groupby(["model", "variant"], sort=False)
+    out = groups.agg(
+        buckets=("p", "size"),
+        significant=("significant", "sum"),
+        model_stricter=("direction", lambda d: (d == "model stricter").sum()),
+        model_laxer=("direction", lambda d: (d == "model laxer").sum()),
+        mean_abs_diff=("diff", lambda d: d.abs().mean()),
+        **{c: (c, "sum") for c in adjusted},
+    )
+    return out.reset_index()
+
+
+def mean_absolute_difference(model_rates: pd.DataFrame, human: pd.DataFrame) -> float:
+    """Mean |model rate - human rate| over buckets present in both (paper, Sec. 2.3).
+
+    model_rates must hold one agent (one model and variant); human: see human_counts().
+    """
+    agents = model_rates[["model", "variant"]].drop_duplicates() if "model" in model_rates else []
+    if len(agents) > 1:
+        raise ValueError("mean_absolute_difference takes one agent; filter by model and variant first")
+    merged = model_rates.merge(human_counts(human), on=MATCH, how="inner")
+    diffs = (merged["refusal_rate"] - merged["human_rate"]).abs().dropna()
+    if diffs.empty:
+        raise ValueError("no bucket has both a model rate and a human rate")
+    return float(diffs.mean())
+
+
+@dataclass
+class PermutationResult:
+    observed: float  # mean absolute distance with the true level labels
+    p_value: float  # share of permutations at least as close as the truth
+    null: np.ndarray  # the distance under every (or every drawn) permutation
+    method: str  # 'exact' (all k! permutations) or 'monte carlo'
+    permutations: int
+    scenarios: list[str]
+    levels: int
+
+
+def level_permutation_test(model_rates: pd.DataFrame, human: pd.DataFrame, *,
+                           exact_up_to: int = 8, draws: int = 100_000,
+                           seed: int = 0) -> PermutationResult:
+    """The paper's Fisher randomization test over level labels (Sec. 2.4).
+
+    For each permutation of the k level labels, applied to the model's rates in
+    every scenario at once, compute the mean absolute distance to the human rates.
+    p = share of permutations whose distance is at most the observed (identity)
+    one, so the smallest possible p is 1/k!. All k! permutations are enumerated
+    for k <= exact_up_to; above that `draws` random permutations are used and
+    p = (1 + #{d <= observed}) / (draws + 1). Only scenarios with both model and
+    human rates at every one of the same k levels are used (listed in the result).
+    """
+    merged = model_rates.merge(human_counts(human), on=MATCH, how="inner")
+    wide_m = merged.pivot_table(index="scenario", columns="level", values="refusal_rate")
+    wide_h = merged.pivot_table(index="scenario", columns="level", values="human_rate")
+    complete = wide_m.dropna().index.intersection(wide_h.dropna().index)
+    if len(complete) == 0:
+        raise ValueError("no scenario has model and human rates at all its levels")
+    m = wide_m.loc[complete].to_numpy(float)
+    h = wide_h.loc[complete].to_numpy(float)
+    k = m.shape[1]
+    observed = float(np.abs(m - h).mean())
+    if k <= exact_up_to:
+        perms = np.array(list(itertools.permutations(range(k))))
+        method = "exact"
+    else:
+        rng = np.random.default_rng(seed)
+        perms = np.array([rng.permutation(k) for _ in range(draws)])
+        method = "monte carlo"
+    null = np.abs(m[:, perms] - h[:, None, :]).mean(axis=(0, 2))
+    # Float noise must not decide ties (e.g. permutations swapping equal rates).
+    at_most = int((null <= observed + 1e-12).sum())
+    p = at_most / len(perms) if method == "exact" else (1 + at_most) / (len(perms) + 1)
+    return PermutationResult(observed, p, null, method, len(perms), list(complete), k)
