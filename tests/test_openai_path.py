@@ -35,14 +35,16 @@ def test_sample_mode_parses_each_answer_and_second_run_is_free(fake_openai, run_
     code, out, _ = run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "3",
                                      "--temperature", "0.7", "--out", str(out_file)))
     assert code == 0
-    assert len(fake_openai.completions()) == 18
+    # Three samples of a prompt travel in one request with n=3; each is its own cache entry.
+    assert len(fake_openai.completions()) == 6
+    assert {r["body"]["n"] for r in fake_openai.completions()} == {3}
     assert {r["body"]["temperature"] for r in fake_openai.completions()} == {0.7}
     table = pd.read_parquet(out_file).set_index("level")
     assert table.loc[6, "refusal_rate"] == 0.0 and table.loc[6, "n"] == 3
     assert (table.loc[1:5, "refusal_rate"] == 1.0).all()
     code, out, _ = run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "3",
                                      "--temperature", "0.7"))
-    assert len(fake_openai.completions()) == 18, "a rerun must make no calls"
+    assert len(fake_openai.completions()) == 6, "a rerun must make no calls"
     assert out.strip().splitlines()[-1] == "calls: 0 made, 18 cached, 0 failed"
 
 
@@ -50,6 +52,7 @@ def test_more_samples_only_make_the_missing_calls(fake_openai, run_cli):
     run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "2"))
     code, out, _ = run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "3"))
     assert out.strip().splitlines()[-1] == "calls: 6 made, 12 cached, 0 failed"
+    assert len(fake_openai.completions()) == 12 and "n" not in fake_openai.completions()[-1]["body"]
 
 
 def test_base_url_from_environment(fake_openai, run_cli, monkeypatch):
@@ -82,11 +85,11 @@ def test_unknown_model_is_one_line(fake_openai, run_cli):
 
 
 def test_server_errors_are_failures_not_refusals_and_are_retried(fake_openai, run_cli, tmp_path):
-    # The SDK tries 3 times (2 retries); all three fail for the first bucket.
+    # With --retries 2 a call is tried 3 times; all three fail for the first bucket.
     fake_openai.fail_next = [500, 500, 500]
     out_file = tmp_path / "b.csv"
     code, out, _ = run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "1",
-                                     "--out", str(out_file)))
+                                     "--retries", "2", "--concurrency", "1", "--out", str(out_file)))
     assert code == 0
     assert out.strip().splitlines()[-1] == "calls: 5 made, 0 cached, 1 failed"
     table = pd.read_csv(out_file).set_index("level")
@@ -107,7 +110,7 @@ def test_unreachable_server_counts_failures(run_cli):
 
     with FakeOpenAI() as server:
         url = server.base_url  # the port is closed once the server stops
-    code, out, _ = run_cli("run", "--model", "openai/m", "--base-url", url,
+    code, out, _ = run_cli("run", "--model", "openai/m", "--base-url", url, "--retries", "1",
                            "--scenario", "hospitality", "--mode", "exact")
     assert code == 0 and out.strip().splitlines()[-1] == "calls: 0 made, 0 cached, 6 failed"
 

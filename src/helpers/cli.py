@@ -27,24 +27,40 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
+def _add_run_arguments(cmd: argparse.ArgumentParser) -> None:
+    """The arguments `run` and `estimate` share, so an estimate is of the same run."""
+    cmd.add_argument("--model", action="append", dest="models", metavar="M",
+                     help="provider/model, repeatable (default: local/smollm2-135m-instruct)")
+    cmd.add_argument("--variant", default="baseline", help="prompt variant (default: baseline)")
+    cmd.add_argument("--mode", default="exact", choices=["exact", "sample"],
+                     help="exact: first-token probabilities; sample: parsed sampled answers")
+    cmd.add_argument("--samples", type=int, default=10, help="answers per bucket in sample mode")
+    cmd.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    cmd.add_argument("--max-tokens", type=int, default=48, help="answer length limit (sample mode)")
+    cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
+    cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
+                     help="only this scenario id (repeatable)")
+    cmd.add_argument("--base-url", default=None,
+                     help="OpenAI-compatible server for openai/ models (or OPENAI_BASE_URL)")
+    cmd.add_argument("--rpm", type=float, default=None, help="requests per minute per model (your account's limit)")
+    cmd.add_argument("--tpm", type=float, default=None, help="tokens per minute per model")
+    cmd.add_argument("--concurrency", type=int, default=16, help="requests in flight at once")
+    cmd.add_argument("--retries", type=int, default=5, help="retries per call before it counts as failed")
+    cmd.add_argument("--timeout", type=float, default=60.0, help="seconds before a request times out")
+    cmd.add_argument("--batch", action="store_true", help="use OpenAI's Batch API (half price, slower)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m helpers", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="measure refusal rates for every bucket")
-    run.add_argument("--model", action="append", dest="models", metavar="M",
-                     help="provider/model, repeatable (default: local/smollm2-135m-instruct)")
-    run.add_argument("--variant", default="baseline", help="prompt variant (default: baseline)")
-    run.add_argument("--mode", default="exact", choices=["exact", "sample"],
-                     help="exact: first-token probabilities; sample: parsed sampled answers")
-    run.add_argument("--samples", type=int, default=10, help="answers per bucket in sample mode")
-    run.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
-    run.add_argument("--max-tokens", type=int, default=48, help="answer length limit (sample mode)")
-    run.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
-    run.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
-                     help="only this scenario id (repeatable)")
-    run.add_argument("--base-url", default=None,
-                     help="OpenAI-compatible server for openai/ models (or OPENAI_BASE_URL)")
+    _add_run_arguments(run)
+    run.add_argument("--max-cost", type=float, default=None, metavar="D",
+                     help="refuse to start if the estimated cost exceeds D dollars")
+    run.add_argument("--poll-seconds", type=float, default=30.0, help="batch polling interval")
     run.add_argument("--out", type=Path, default=None, help="write the bucket table (.csv or .parquet)")
+    est = commands.add_parser("estimate", help="calls, tokens, dollars and time of a run; spends nothing")
+    _add_run_arguments(est)
     return parser
 
 
@@ -57,19 +73,70 @@ def _write(table: pd.DataFrame, out: Path) -> None:
         raise UserError(f"--out {out}: use a .csv or .parquet file name")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from . import experiment, scenarios, stats
+def _setup(args: argparse.Namespace):
+    from . import experiment, scenarios
+    from .engine import Limits
     from .models import DEFAULT_MODEL
 
-    if args.out is not None and args.out.suffix not in (".csv", ".parquet"):
-        raise UserError(f"--out {args.out}: use a .csv or .parquet file name")
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
     config = experiment.RunConfig(
         models=tuple(args.models or [DEFAULT_MODEL]), variant=args.variant, mode=args.mode,
         samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
-        base_url=args.base_url,
+        base_url=args.base_url, timeout=args.timeout,
     )
-    result = experiment.run(config, chosen)
+    limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
+    for message in config.warnings():
+        print(f"warning: {message}", file=sys.stderr)
+    return chosen, config, limits
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from . import experiment
+
+    chosen, config, limits = _setup(args)
+    guess = experiment.estimate(config, chosen, limits, batch=args.batch)
+    print(guess.table())
+    for note in guess.notes:
+        print(f"note: {note}")
+    return 0
+
+
+class _TerminalProgress:
+    """A tqdm bar on stderr: answers done, with made/cached/failed/retrying/cost."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, state) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=state.total, unit="answer", file=sys.stderr, leave=False,
+                            disable=None, mininterval=0.5)  # disable=None: only on a terminal
+        self.bar.n = state.done
+        self.bar.set_postfix(made=state.made, cached=state.cached, failed=state.failed,
+                             retrying=state.retrying, cost=f"${state.cost:.4f}", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import experiment, stats
+
+    if args.out is not None and args.out.suffix not in (".csv", ".parquet"):
+        raise UserError(f"--out {args.out}: use a .csv or .parquet file name")
+    if args.max_cost is not None and args.max_cost < 0:
+        raise UserError(f"--max-cost must be 0 or more, got {args.max_cost}")
+    chosen, config, limits = _setup(args)
+    bar = _TerminalProgress()
+    try:
+        result = experiment.run(config, chosen, limits=limits, batch=args.batch,
+                                max_cost=args.max_cost, progress=bar, poll_seconds=args.poll_seconds)
+    finally:
+        bar.close()
     table = stats.refusal_rates(result.responses)
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
@@ -77,6 +144,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write(table, args.out)
         print(f"wrote {len(table)} buckets to {args.out}")
+    spent = result.progress
+    cost = f"${table['cost_usd'].sum():.4f}" if table["cost_usd"].notna().all() else "unknown"
+    print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
+          f"completion; cost of these answers: {cost}; retries: {spent.retries}")
     print(result.stats.line())
     return 0
 
@@ -84,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return {"run": cmd_run}[args.command](args)
+        return {"run": cmd_run, "estimate": cmd_estimate}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,22 +1,26 @@
 """Run the design: models x scenarios x levels (x samples), through the cache.
 
-`run` returns one row per response (the tidy table every analysis starts
-from) and the call counts. Two ways to measure a bucket:
+`plan` lists every answer a run needs (with its cache key), `estimate` prices
+what is missing without spending anything, and `run` reads the cache, makes the
+missing calls (online through engine.py, or through the Batch API) and returns
+one row per answer: the tidy table every analysis starts from.
 
+Two ways to measure a bucket:
 - `exact`: one forward pass; the refusal probability is P(no) / (P(yes) + P(no))
-  over the answer's first token. `yes_no_mass` = P(yes) + P(no) shows how much of
-  the model's answer was a yes or a no at all.
+  over the answer's first token; `yes_no_mass` = P(yes) + P(no).
 - `sample`: n answers at a temperature, each parsed to yes / no / invalid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import engine, pricing, tokens
 from .calls import CachedModel, CallStats, open_cache
+from .engine import Call, Limits, Progress, Unit
 from .errors import UserError
 from .models import parse_model
 from .prompting import build_messages, check_variant, parse_answer
@@ -26,7 +30,11 @@ MODES = ("exact", "sample")
 RESPONSE_COLUMNS = [
     "model", "variant", "scenario", "level", "value", "mode", "sample", "status",
     "decision", "p_refusal", "yes_no_mass", "text", "prompt_tokens", "completion_tokens",
+    "cost_usd",
 ]
+# Seconds per local call when the cache has no timing yet (measured by bench/).
+LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
+ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class RunConfig:
     max_tokens: int = 48
     base_url: str | None = None
     levels: tuple[int, ...] | None = None  # None = every level of each scenario
+    timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -51,72 +60,206 @@ class RunConfig:
             raise UserError(f"--temperature must be between 0 and 2, got {self.temperature}")
         if self.max_tokens < 1:
             raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
+        if self.timeout <= 0:
+            raise UserError(f"--timeout must be positive, got {self.timeout}")
         if not self.models:
             raise UserError("no model given; pass --model, e.g. --model local/smollm2-135m-instruct")
         check_variant(self.variant)
+
+    def warnings(self) -> list[str]:
+        if self.mode == "sample" and self.temperature == 0 and self.samples > 1:
+            return [f"temperature 0 with {self.samples} samples: the answers will be near-copies "
+                    "(the paper did this for 4o and 4o-mini); exact mode measures the same thing in one call"]
+        return []
+
+
+@dataclass
+class Bucket:
+    model: CachedModel
+    scenario: Scenario
+    level: int
+    units: list[Unit]
 
 
 @dataclass
 class RunResult:
     responses: pd.DataFrame
     stats: CallStats = field(default_factory=CallStats)
+    progress: Progress = field(default_factory=Progress)
 
 
-def _levels(scenario: Scenario, wanted: Iterable[int] | None) -> list[int]:
+def _levels(scenario: Scenario, wanted) -> list[int]:
     all_levels = range(1, len(scenario.levels) + 1)
     return list(all_levels) if wanted is None else [lv for lv in all_levels if lv in set(wanted)]
 
 
-def run(config: RunConfig, scenarios: list[Scenario], *, make_calls: bool = True,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Measure every bucket. With make_calls=False only cached answers are read
-    (nothing is spent); buckets without them come back with status 'not run'."""
-    stats = CallStats()
-    rows: list[dict] = []
+def plan(config: RunConfig, scenarios: list[Scenario], cache) -> list[Bucket]:
+    """Every bucket of the run with the answers (cache keys) it needs."""
+    kind = "yes_no" if config.mode == "exact" else "generate"
+    count = 1 if config.mode == "exact" else config.samples
+    buckets = []
+    for name in config.models:
+        model = CachedModel(parse_model(name, config.base_url), cache, config.timeout)
+        params = model.params(kind, config.temperature, config.max_tokens)
+        for scenario in scenarios:
+            for level in _levels(scenario, config.levels):
+                messages = build_messages(scenario, level, config.variant)
+                units = [Unit(model.key(kind, messages, params, i), kind, messages, params, i)
+                         for i in range(count)]
+                buckets.append(Bucket(model, scenario, level, units))
+    return buckets
+
+
+def _calls(buckets: list[Bucket], missing: set[str], limits: Limits, count_tokens: bool = True) -> list[Call]:
+    """Group missing answers into requests: several samples of one prompt share a
+    request through `n` where the endpoint supports it."""
+    calls = []
+    assigned: set[str] = set()  # identical prompts in two buckets are one answer
+    for bucket in buckets:
+        todo = [u for u in bucket.units if u.key in missing and u.key not in assigned]
+        assigned.update(u.key for u in todo)
+        per_call = limits.max_n if (todo and todo[0].kind == "generate"
+                                    and bucket.model.spec.provider == "openai") else 1
+        for start in range(0, len(todo), per_call):
+            chunk = todo[start:start + per_call]
+            calls.append(Call(bucket.model, chunk))
+    if count_tokens:
+        for call in calls:
+            call.est_tokens = _prompt_tokens(call) + _completion_bound(call)
+    return calls
+
+
+def _prompt_tokens(call: Call) -> int:
+    spec, unit = call.model.spec, call.units[0]
+    if spec.provider == "local":
+        return tokens.count_local(spec.model, unit.messages)
+    return tokens.count_openai(spec.model, unit.messages)
+
+
+def _completion_bound(call: Call) -> int:
+    unit = call.units[0]
+    if unit.kind == "yes_no":
+        return 0 if call.model.spec.provider == "local" else 1
+    return unit.params["max_tokens"] * len(call.units)
+
+
+@dataclass
+class Estimate:
+    answers: int
+    cached: int
+    calls: int  # requests that would be made
+    prompt_tokens: int
+    completion_tokens: int  # upper bound for sampled answers (max_tokens each)
+    cost: float | None  # upper bound in dollars; None if some model has no price
+    seconds: float
+    notes: list[str]
+
+    def table(self) -> str:
+        cost = "unknown (no price in prices.toml)" if self.cost is None else f"${self.cost:.4f} at most"
+        rows = [("answers needed", f"{self.answers}"), ("already cached", f"{self.cached}"),
+                ("requests to make", f"{self.calls}"), ("prompt tokens", f"{self.prompt_tokens}"),
+                ("completion tokens", f"{self.completion_tokens} at most"), ("cost", cost),
+                ("time", f"{self.seconds / 60:.1f} min ({self.seconds:.0f} s)")]
+        return "\n".join(f"{k:<18} {v}" for k, v in rows)
+
+
+def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limits(),
+             batch: bool = False) -> Estimate:
+    """What the run would make and cost; makes no calls and spends nothing."""
+    prices = pricing.load_prices()
     with open_cache() as cache:
-        models = [CachedModel(parse_model(m, config.base_url), cache, stats) for m in config.models]
-        jobs = [(m, s, lv) for m in models for s in scenarios for lv in _levels(s, config.levels)]
-        for done, (model, scenario, level) in enumerate(jobs, start=1):
-            rows.extend(_measure(model, scenario, level, config, make_calls))
-            if progress:
-                progress(done, len(jobs))
-    return RunResult(pd.DataFrame(rows, columns=RESPONSE_COLUMNS), stats)
+        buckets = plan(config, scenarios, cache)
+        keys = [u.key for b in buckets for u in b.units]
+        missing = {k for k in keys if k not in cache}
+        calls = _calls(buckets, missing, limits)
+        notes: list[str] = []
+        prompt = completion = 0
+        cost: float | None = 0.0
+        seconds_by_model: dict[str, float] = {}
+        for call in calls:
+            spec = call.model.spec
+            p, c = _prompt_tokens(call), _completion_bound(call)
+            prompt, completion = prompt + p, completion + c
+            price = pricing.price_for(spec.provider, spec.model, prices)
+            if price is None:
+                cost = None
+                notes.append(f"no price for {spec.name} in prices.toml")
+            elif cost is not None:
+                cost += price.cost(p, c, batch=batch)
+            seconds_by_model[spec.name] = seconds_by_model.get(spec.name, 0.0) + _call_seconds(call, p + c, limits)
+    if batch and calls:
+        notes.append("Batch API: results arrive within 24 hours; the time above is for online calls")
+    return Estimate(len(keys), len(keys) - len(missing), len(calls), prompt, completion, cost,
+                    max(seconds_by_model.values(), default=0.0), sorted(set(notes)))
 
 
-def _measure(model: CachedModel, scenario: Scenario, level: int, config: RunConfig,
-             make_calls: bool) -> list[dict]:
-    messages = build_messages(scenario, level, config.variant)
-    base = {"model": model.spec.name, "variant": config.variant, "scenario": scenario.id,
-            "level": level, "value": scenario.levels[level - 1], "mode": config.mode}
-    if config.mode == "exact":
-        result = model.yes_no(messages, make_calls=make_calls)
-        return [{**base, "sample": 0, **_exact_fields(result, make_calls)}]
+def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
+    unit = call.units[0]
+    if call.model.spec.provider == "local":
+        if unit.kind == "yes_no":
+            return LOCAL_SECONDS["yes_no"]
+        return LOCAL_SECONDS["generate_per_token"] * unit.params["max_tokens"] * len(call.units)
+    per_request = ASSUMED_LATENCY / limits.concurrency
+    if limits.rpm:
+        per_request = max(per_request, 60.0 / limits.rpm)
+    if limits.tpm:
+        per_request = max(per_request, 60.0 * call_tokens / limits.tpm)
+    return per_request
+
+
+def run(config: RunConfig, scenarios: list[Scenario], *, make_calls: bool = True,
+        limits: Limits = Limits(), batch: bool = False, max_cost: float | None = None,
+        progress: Callable[[Progress], None] | None = None, poll_seconds: float = 30.0) -> RunResult:
+    """Measure every bucket. With make_calls=False only cached answers are read
+    (nothing is spent) and the rest come back with status 'not run'."""
+    if make_calls and max_cost is not None:
+        guess = estimate(config, scenarios, limits, batch=batch)
+        if guess.cost is None:
+            raise UserError(f"cannot check --max-cost: {guess.notes[0]}; add it or drop --max-cost")
+        if guess.cost > max_cost:
+            raise UserError(f"estimated cost ${guess.cost:.4f} exceeds --max-cost ${max_cost:.4f}; "
+                            "lower --samples or raise the limit")
+    prices = pricing.load_prices()
+    state = Progress(listeners=[progress] if progress else [])
+    with open_cache() as cache:
+        buckets = plan(config, scenarios, cache)
+        keys = [u.key for b in buckets for u in b.units]
+        state.total = len(keys)
+        missing = {k for k in keys if k not in cache}
+        state.cached = len(keys) - len(missing)
+        state.notify()
+        if make_calls and missing:
+            model_prices = {b.model.spec.name: pricing.price_for(b.model.spec.provider, b.model.spec.model, prices)
+                            for b in buckets}
+            if batch:
+                from . import batch as batch_api
+
+                batch_api.run_batches(buckets, missing, model_prices, state, poll_seconds)
+            else:
+                calls = _calls(buckets, missing, limits, count_tokens=bool(limits.tpm))
+                engine.run_sync(engine.execute(calls, cache, limits, state, model_prices))
+        rows = [row for b in buckets for row in _rows(b, config, state.failed_keys)]
+    stats = CallStats(made=state.made, cached=state.cached, failed=state.failed,
+                      missing=0 if make_calls else len(missing))
+    return RunResult(pd.DataFrame(rows, columns=RESPONSE_COLUMNS), stats, state)
+
+
+def _rows(bucket: Bucket, config: RunConfig, failed: set[str]) -> list[dict]:
+    base = {"model": bucket.model.spec.name, "variant": config.variant, "scenario": bucket.scenario.id,
+            "level": bucket.level, "value": bucket.scenario.levels[bucket.level - 1], "mode": config.mode}
     rows = []
-    for i in range(config.samples):
-        result = model.generate(messages, temperature=config.temperature,
-                                max_tokens=config.max_tokens, sample=i, make_calls=make_calls)
-        rows.append({**base, "sample": i, **_sample_fields(result, make_calls)})
+    for unit in bucket.units:
+        result = bucket.model.lookup(unit.key)
+        row = {**base, "sample": unit.sample}
+        if result is None:
+            row["status"] = "failed" if unit.key in failed else "not run"
+        else:
+            row.update(status="ok", prompt_tokens=result["prompt_tokens"],
+                       completion_tokens=result["completion_tokens"], cost_usd=result.get("cost_usd", 0.0))
+            if unit.kind == "yes_no":
+                mass = result["p_yes"] + result["p_no"]
+                row.update(p_refusal=result["p_no"] / mass if mass > 0 else float("nan"), yes_no_mass=mass)
+            else:
+                row.update(decision=parse_answer(result["text"]), text=result["text"])
+        rows.append(row)
     return rows
-
-
-def _status(result: dict | None, make_calls: bool) -> str:
-    if result is not None:
-        return "ok"
-    return "failed" if make_calls else "not run"
-
-
-def _exact_fields(result: dict | None, make_calls: bool) -> dict:
-    if result is None:
-        return {"status": _status(result, make_calls)}
-    mass = result["p_yes"] + result["p_no"]
-    return {"status": "ok", "p_refusal": result["p_no"] / mass if mass > 0 else float("nan"),
-            "yes_no_mass": mass, "prompt_tokens": result["prompt_tokens"],
-            "completion_tokens": result["completion_tokens"]}
-
-
-def _sample_fields(result: dict | None, make_calls: bool) -> dict:
-    if result is None:
-        return {"status": _status(result, make_calls)}
-    return {"status": "ok", "decision": parse_answer(result["text"]), "text": result["text"],
-            "prompt_tokens": result["prompt_tokens"],
-            "completion_tokens": result["completion_tokens"]}

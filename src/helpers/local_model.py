@@ -188,6 +188,16 @@ class LocalModel:
                 "prompt_tokens": prompt_len, "completion_tokens": int(new.shape[0])}
 
 
+@cache
+def load_tokenizer(name: str = DEFAULT_LOCAL):
+    """Only the tokenizer (for token counts), without loading the weights."""
+    from transformers import AutoTokenizer
+
+    check_name(name)
+    _quiet_transformers()
+    return AutoTokenizer.from_pretrained(checkpoint_dir(name))
+
+
 def load(name: str = DEFAULT_LOCAL) -> LocalModel:
     """The local model, loaded once per process (per models folder)."""
     check_name(name)

@@ -47,6 +47,19 @@ def default_scenarios() -> Path:
     return home() / "scenarios.toml"
 
 
+def prices_file() -> Path:
+    return home() / "prices.toml"
+
+
+def batches_dir() -> Path:
+    """Records of submitted Batch API jobs, so a restarted run resumes polling."""
+    return cache_dir() / "batches"
+
+
+def tiktoken_dir() -> Path:
+    return cache_dir() / "tiktoken"
+
+
 def paper_reported_file() -> Path:
     return PACKAGE_DATA / "paper_reported.csv"
 

@@ -25,7 +25,8 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
 
     Columns: n (answers received), yes, no, invalid, failed, not_run,
     refusal_rate, se, ci_low, ci_high, yes_no_mass (exact mode), measure
-    ('sampled' or 'exact') and se_note saying what the SE means.
+    ('sampled' or 'exact'), se_note saying what the SE means, and the tokens and
+    dollars the bucket's answers cost (cost_usd is NaN when any price is unknown).
     """
     rows = []
     for key, group in responses.groupby(BUCKET, sort=False):
@@ -36,6 +37,11 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
             failed=int((group["status"] == "failed").sum()),
             not_run=int((group["status"] == "not run").sum()),
         )
+        for column in ("prompt_tokens", "completion_tokens"):
+            row[column] = float(ok[column].sum()) if column in ok else 0.0
+        # A bucket's cost is known only if every answer's is.
+        costs = ok["cost_usd"] if "cost_usd" in ok else pd.Series(dtype=float)
+        row["cost_usd"] = float(costs.sum()) if costs.notna().all() else float("nan")
         exact = (group["mode"] == "exact").all()
         if exact:
             row.update(_exact_bucket(ok))
@@ -43,7 +49,8 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
             row.update(_sampled_bucket(ok["decision"]))
         rows.append(row)
     columns = BUCKET + ["n", "yes", "no", "invalid", "failed", "not_run", "refusal_rate",
-                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note"]
+                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note",
+                        "prompt_tokens", "completion_tokens", "cost_usd"]
     return pd.DataFrame(rows, columns=columns)
 
 

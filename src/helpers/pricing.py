@@ -1,0 +1,75 @@
+"""What calls cost: the user-editable price table (prices.toml) and the arithmetic.
+
+Local models cost nothing. An OpenAI model without an entry has an unknown cost
+(None), which callers must show as unknown rather than as zero.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .errors import ConfigError
+
+ALLOWED = {"input", "output", "batch_discount"}
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float  # $ per 1M prompt tokens
+    output: float  # $ per 1M completion tokens
+    batch_discount: float = 0.5
+
+    def cost(self, prompt_tokens: float, completion_tokens: float, batch: bool = False) -> float:
+        dollars = (prompt_tokens * self.input + completion_tokens * self.output) / 1e6
+        return dollars * (self.batch_discount if batch else 1.0)
+
+
+FREE = Price(0.0, 0.0, 1.0)
+
+
+def load_prices(path: str | Path | None = None) -> dict[str, Price]:
+    """Read and validate the price table (default: prices.toml in the workspace)."""
+    path = Path(path) if path is not None else paths.prices_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"models"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key `{unknown[0]}`; use [models.\"NAME\"] tables")
+    prices = {}
+    for name, entry in data.get("models", {}).items():
+        where = f"{path}: model '{name}'"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a table with input and output prices")
+        extra = sorted(set(entry) - ALLOWED)
+        if extra:
+            raise ConfigError(f"{where}: unknown key `{extra[0]}`; allowed keys are {', '.join(sorted(ALLOWED))}")
+        for key in ("input", "output"):
+            if key not in entry:
+                raise ConfigError(f"{where}: missing `{key}` ($ per 1M tokens)")
+        for key, value in entry.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{where}: `{key}` must be a number >= 0, got {value!r}")
+        if not entry.get("batch_discount", 0.5) <= 1:
+            raise ConfigError(f"{where}: `batch_discount` is the fraction paid, between 0 and 1")
+        prices[name] = Price(float(entry["input"]), float(entry["output"]),
+                             float(entry.get("batch_discount", 0.5)))
+    return prices
+
+
+def price_for(provider: str, model: str, prices: dict[str, Price]) -> Price | None:
+    """The price of a model, or None when unknown. ft:BASE:... falls back to BASE."""
+    if provider == "local":
+        return FREE
+    if model in prices:
+        return prices[model]
+    if model.startswith("ft:"):
+        base = model.split(":")[1]
+        return prices.get(base)
+    return None
