@@ -8,7 +8,8 @@ with app.setup:
 
     from helpers import experiment, plots, reference, scenarios, stats
     from helpers.errors import UserError
-    from helpers.notebook import NotebookParams, attempt, spends_without_click
+    from helpers.engine import Limits
+    from helpers.notebook import NotebookParams, attempt, run_with_progress, spends_without_click
 
 
 @app.cell
@@ -44,9 +45,12 @@ def _(all_scenarios, params):
     level_range = mo.ui.range_slider(start=1, stop=_top, value=[1, _top], label="levels", show_value=True)
     mode_pick = mo.ui.dropdown(options=["exact", "sample"], value=params.mode, label="mode")
     samples_slider = mo.ui.slider(1, 200, value=params.samples, label="samples per bucket (sample mode)", show_value=True)
+    max_cost_box = mo.ui.number(start=0, stop=100_000, step=0.5, value=params.max_cost, label="max cost ($)")
+    batch_box = mo.ui.checkbox(label="Batch API (openai/ only: half price, up to 24 h)")
     run_button = mo.ui.run_button(label="Run the missing calls")
-    mo.vstack([models_box, mo.hstack([scenario_pick, level_range]), mo.hstack([mode_pick, samples_slider, run_button])])
-    return level_range, mode_pick, models_box, run_button, samples_slider, scenario_pick
+    mo.vstack([models_box, mo.hstack([scenario_pick, level_range]), mo.hstack([mode_pick, samples_slider]),
+               mo.hstack([max_cost_box, batch_box, run_button])])
+    return batch_box, level_range, max_cost_box, mode_pick, models_box, run_button, samples_slider, scenario_pick
 
 
 @app.cell
@@ -59,16 +63,26 @@ def _(all_scenarios, level_range, mode_pick, models_box, params, samples_slider,
         base_url=params.base_url, levels=tuple(range(level_range.value[0], level_range.value[1] + 1)),
     )
     mo.stop(isinstance(config, UserError), mo.callout(mo.md(f"**Cannot run:** {config}"), kind="danger"))
-    return chosen, config
+    limits = Limits(rpm=params.rpm)
+    return chosen, config, limits
 
 
 @app.cell
-def _(chosen, config, run_button):
+def _(batch_box, chosen, config, limits):
+    guess = attempt(experiment.estimate, config, chosen, limits, batch=batch_box.value)
+    mo.stop(isinstance(guess, UserError), mo.callout(mo.md(f"**Cannot estimate:** {guess}"), kind="danger"))
+    _warn = "".join(f"\n\n**Warning:** {w}" for w in config.warnings())
+    mo.md(f"**Before the run button** (nothing spent yet):\n\n```\n{guess.table()}\n```" + _warn)
+    return
+
+
+@app.cell
+def _(batch_box, chosen, config, limits, max_cost_box, run_button):
     # Reading the cache is free and instant; making calls waits for the button
     # (an export or a script run cannot click, so it makes the offline calls).
     _spend = run_button.value or spends_without_click(mo.app_meta())
-    with mo.status.spinner(title="Measuring buckets..."):
-        result = attempt(experiment.run, config, chosen, make_calls=_spend)
+    result = run_with_progress(config, chosen, make_calls=_spend, limits=limits,
+                               batch=batch_box.value, max_cost=max_cost_box.value)
     mo.stop(isinstance(result, UserError), mo.callout(mo.md(f"**Cannot run:** {result}"), kind="danger"))
     return (result,)
 

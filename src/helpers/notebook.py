@@ -15,7 +15,7 @@ from . import paths
 from .errors import UserError
 from .models import DEFAULT_MODEL
 
-KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url"}
+KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class NotebookParams:
     samples: int = 10
     temperature: float = 1.0
     base_url: str | None = None
+    max_cost: float = 5.0  # dollars; the notebook refuses runs estimated above it
+    rpm: float | None = None
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> NotebookParams:
@@ -44,6 +46,8 @@ class NotebookParams:
                 samples=int(args.get("samples", 10)),
                 temperature=float(args.get("temperature", 1.0)),
                 base_url=args.get("base-url"),
+                max_cost=float(args.get("max-cost", 5.0)),
+                rpm=float(args["rpm"]) if "rpm" in args else None,
             )
         except ValueError as exc:
             raise UserError(f"bad notebook argument: {exc}") from None
@@ -68,3 +72,39 @@ def attempt(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except UserError as exc:
         return exc
+
+
+class NotebookProgress:
+    """Shows an engine.Progress in a marimo progress bar: answers done, with
+    made / cached / failed / retrying and the dollars spent so far."""
+
+    def __init__(self, title: str = "Measuring buckets"):
+        self.title = title
+        self._bar = None
+        self._shown = 0
+
+    def __call__(self, state) -> None:
+        import marimo as mo
+
+        if self._bar is None:
+            self._context = mo.status.progress_bar(total=max(1, state.total), title=self.title,
+                                                   remove_on_exit=True)
+            self._bar = self._context.__enter__()
+        self._bar.update(increment=state.done - self._shown, subtitle=state.describe())
+        self._shown = state.done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._context.__exit__(None, None, None)
+            self._bar = None
+
+
+def run_with_progress(config, scenarios, **kwargs):
+    """experiment.run with a progress bar in the notebook; UserErrors are returned."""
+    from . import experiment
+
+    bar = NotebookProgress()
+    try:
+        return attempt(experiment.run, config, scenarios, progress=bar, **kwargs)
+    finally:
+        bar.close()
