@@ -15,7 +15,8 @@ from . import paths
 from .errors import UserError
 from .models import DEFAULT_MODEL
 
-KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm"}
+KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm",
+         "human", "study", "moralexceptqa"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class NotebookParams:
     base_url: str | None = None
     max_cost: float = 5.0  # dollars; the notebook refuses runs estimated above it
     rpm: float | None = None
+    human: Path | None = None  # a human-responses file; None: data/human_responses.csv or illustrative
+    study: str = "survey"  # the study name the survey stores with each participant
+    moralexceptqa: Path = field(default_factory=paths.moralexceptqa_file)
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> NotebookParams:
@@ -48,6 +52,9 @@ class NotebookParams:
                 base_url=args.get("base-url"),
                 max_cost=float(args.get("max-cost", 5.0)),
                 rpm=float(args["rpm"]) if "rpm" in args else None,
+                human=Path(args["human"]) if "human" in args else None,
+                study=str(args.get("study", "survey")),
+                moralexceptqa=Path(args["moralexceptqa"]) if "moralexceptqa" in args else paths.moralexceptqa_file(),
             )
         except ValueError as exc:
             raise UserError(f"bad notebook argument: {exc}") from None

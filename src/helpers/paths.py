@@ -66,3 +66,31 @@ def paper_reported_file() -> Path:
 
 def reports_dir() -> Path:
     return home() / "reports"
+
+
+def data_dir() -> Path:
+    """Human data the workspace collects or is given: EXCEPTIONS_DATA, else data/."""
+    if env := os.environ.get("EXCEPTIONS_DATA"):
+        return Path(env).expanduser().resolve()
+    return home() / "data"
+
+
+def survey_db() -> Path:
+    """The survey's SQLite file: EXCEPTIONS_SURVEY_DB, else data/survey.sqlite."""
+    if env := os.environ.get("EXCEPTIONS_SURVEY_DB"):
+        return Path(env).expanduser().resolve()
+    return data_dir() / "survey.sqlite"
+
+
+def human_responses_file() -> Path:
+    """The default human-responses file: the survey exports here and the notebooks
+    compare with it when it exists (otherwise they use illustrative data)."""
+    return data_dir() / "human_responses.csv"
+
+
+def moralexceptqa_file() -> Path:
+    """MoralExceptQA's complete_file.csv: EXCEPTIONS_MORALEXCEPTQA, else the shared
+    copy next to the checkout (../shared/data/moralexceptqa/). Never committed."""
+    if env := os.environ.get("EXCEPTIONS_MORALEXCEPTQA"):
+        return Path(env).expanduser().resolve()
+    return home().parent / "shared" / "data" / "moralexceptqa" / "complete_file.csv"
