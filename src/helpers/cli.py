@@ -31,15 +31,22 @@ def _add_run_arguments(cmd: argparse.ArgumentParser) -> None:
     """The arguments `run` and `estimate` share, so an estimate is of the same run."""
     cmd.add_argument("--model", action="append", dest="models", metavar="M",
                      help="provider/model, repeatable (default: local/smollm2-135m-instruct)")
-    cmd.add_argument("--variant", default="baseline", help="prompt variant (default: baseline)")
+    cmd.add_argument("--variant", action="append", dest="variants", metavar="V",
+                     help="prompt variant from variants.toml, repeatable (default: baseline)")
+    cmd.add_argument("--variants", type=Path, default=None, dest="variants_file", metavar="FILE",
+                     help="variants TOML file (default: variants.toml)")
     cmd.add_argument("--mode", default="exact", choices=["exact", "sample"],
                      help="exact: first-token probabilities; sample: parsed sampled answers")
-    cmd.add_argument("--samples", type=int, default=10, help="answers per bucket in sample mode")
+    cmd.add_argument("--samples", type=int, default=10, help="answers per bucket in sample mode; chains per bucket for multi-turn variants (cot)")
     cmd.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     cmd.add_argument("--max-tokens", type=int, default=48, help="answer length limit (sample mode)")
+    cmd.add_argument("--reasoning-tokens", type=int, default=256,
+                     help="length limit of each reasoning turn of a multi-turn variant (cot)")
     cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
     cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
                      help="only this scenario id (repeatable)")
+    cmd.add_argument("--level", action="append", dest="levels", type=int, metavar="N",
+                     help="only this level, 1 = most severe (repeatable; default: every level)")
     cmd.add_argument("--base-url", default=None,
                      help="OpenAI-compatible server for openai/ models (or OPENAI_BASE_URL)")
     cmd.add_argument("--rpm", type=float, default=None, help="requests per minute per model (your account's limit)")
@@ -79,10 +86,16 @@ def _setup(args: argparse.Namespace):
     from .models import DEFAULT_MODEL
 
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
+    for level in args.levels or []:
+        if not any(1 <= level <= len(s.levels) for s in chosen):
+            raise UserError(f"--level {level}: the chosen scenarios have levels 1 to "
+                            f"{max(len(s.levels) for s in chosen)}")
     config = experiment.RunConfig(
-        models=tuple(args.models or [DEFAULT_MODEL]), variant=args.variant, mode=args.mode,
-        samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
-        base_url=args.base_url, timeout=args.timeout,
+        models=tuple(args.models or [DEFAULT_MODEL]), variants=tuple(args.variants or ["baseline"]),
+        variants_file=args.variants_file, mode=args.mode, samples=args.samples,
+        temperature=args.temperature, max_tokens=args.max_tokens,
+        reasoning_tokens=args.reasoning_tokens, base_url=args.base_url, timeout=args.timeout,
+        levels=tuple(args.levels) if args.levels else None,
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
     for message in config.warnings():

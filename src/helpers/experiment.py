@@ -9,28 +9,34 @@ Two ways to measure a bucket:
 - `exact`: one forward pass; the refusal probability is P(no) / (P(yes) + P(no))
   over the answer's first token; `yes_no_mass` = P(yes) + P(no).
 - `sample`: n answers at a temperature, each parsed to yes / no / invalid.
+
+A run may hold several prompt variants (variants.toml). Single-turn variants
+are planned here; multi-turn ones (chain of thought) are walked turn by turn
+in chains.py through the same engine and cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from . import engine, pricing, tokens
+from . import chains, engine, pricing, tokens
 from .calls import CachedModel, CallStats, open_cache
 from .engine import Call, Limits, Progress, Unit
 from .errors import UserError
 from .models import parse_model
-from .prompting import build_messages, check_variant, parse_answer
+from .prompting import action_of, build_messages, parse_answer
+from .variants import get_variant
 from .scenarios import Scenario
 
 MODES = ("exact", "sample")
 RESPONSE_COLUMNS = [
     "model", "variant", "scenario", "level", "value", "mode", "sample", "status",
     "decision", "p_refusal", "yes_no_mass", "text", "prompt_tokens", "completion_tokens",
-    "cost_usd",
+    "cost_usd", "reasoning",
 ]
 # Seconds per local call when the cache has no timing yet (measured by bench/).
 LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
@@ -39,7 +45,14 @@ ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that defines a run; the CLI and the notebooks both build one."""
+    """Everything that defines a run; the CLI and the notebooks both build one.
+
+    variant / variants: the prompt variant(s) by name (variants.toml, or
+    variants_file). `variants` runs several at once; when it is empty the run
+    has the one `variant`, and when it is given `variant` becomes its first.
+    Multi-turn variants run `samples` chains per bucket in both modes, their
+    reasoning turns up to `reasoning_tokens` long (see chains.py).
+    """
 
     models: tuple[str, ...] = ("local/smollm2-135m-instruct",)
     variant: str = "baseline"
@@ -50,6 +63,9 @@ class RunConfig:
     base_url: str | None = None
     levels: tuple[int, ...] | None = None  # None = every level of each scenario
     timeout: float = 60.0
+    variants: tuple[str, ...] = ()
+    variants_file: str | Path | None = None
+    reasoning_tokens: int = 256
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -64,13 +80,23 @@ class RunConfig:
             raise UserError(f"--timeout must be positive, got {self.timeout}")
         if not self.models:
             raise UserError("no model given; pass --model, e.g. --model local/smollm2-135m-instruct")
-        check_variant(self.variant)
+        if self.reasoning_tokens < 1:
+            raise UserError(f"--reasoning-tokens must be at least 1, got {self.reasoning_tokens}")
+        # Frozen, so normalise through object.__setattr__: one name -> a tuple, no repeats.
+        names = tuple(dict.fromkeys(self.variants or (self.variant,)))
+        for name in names:
+            get_variant(name, self.variants_file)
+        object.__setattr__(self, "variants", names)
+        object.__setattr__(self, "variant", names[0])
 
     def warnings(self) -> list[str]:
         if self.mode == "sample" and self.temperature == 0 and self.samples > 1:
             return [f"temperature 0 with {self.samples} samples: the answers will be near-copies "
                     "(the paper did this for 4o and 4o-mini); exact mode measures the same thing in one call"]
         return []
+
+    def chain_variants(self) -> list[str]:
+        return [v for v in self.variants if get_variant(v, self.variants_file).chain]
 
 
 @dataclass
@@ -79,6 +105,7 @@ class Bucket:
     scenario: Scenario
     level: int
     units: list[Unit]
+    variant: str = "baseline"
 
 
 @dataclass
@@ -88,25 +115,28 @@ class RunResult:
     progress: Progress = field(default_factory=Progress)
 
 
-def _levels(scenario: Scenario, wanted) -> list[int]:
+def levels_of(scenario: Scenario, wanted) -> list[int]:
     all_levels = range(1, len(scenario.levels) + 1)
     return list(all_levels) if wanted is None else [lv for lv in all_levels if lv in set(wanted)]
 
 
 def plan(config: RunConfig, scenarios: list[Scenario], cache) -> list[Bucket]:
-    """Every bucket of the run with the answers (cache keys) it needs."""
+    """Every bucket of the run's single-turn variants with the answers (cache keys)
+    it needs; multi-turn variants are planned by chains.plan_chains."""
     kind = "yes_no" if config.mode == "exact" else "generate"
     count = 1 if config.mode == "exact" else config.samples
+    single = [v for v in config.variants if v not in config.chain_variants()]
     buckets = []
     for name in config.models:
         model = CachedModel(parse_model(name, config.base_url), cache, config.timeout)
         params = model.params(kind, config.temperature, config.max_tokens)
-        for scenario in scenarios:
-            for level in _levels(scenario, config.levels):
-                messages = build_messages(scenario, level, config.variant)
-                units = [Unit(model.key(kind, messages, params, i), kind, messages, params, i)
-                         for i in range(count)]
-                buckets.append(Bucket(model, scenario, level, units))
+        for variant in single:
+            for scenario in scenarios:
+                for level in levels_of(scenario, config.levels):
+                    messages = build_messages(scenario, level, variant, variants_file=config.variants_file)
+                    units = [Unit(model.key(kind, messages, params, i), kind, messages, params, i)
+                             for i in range(count)]
+                    buckets.append(Bucket(model, scenario, level, units, variant))
     return buckets
 
 
@@ -172,13 +202,19 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
         keys = [u.key for b in buckets for u in b.units]
         missing = {k for k in keys if k not in cache}
         calls = _calls(buckets, missing, limits)
+        # Chains: walk the cached turns, then project the rest; a later turn's prompt
+        # also carries the reasoning answers not written yet (reasoning_tokens each).
+        chain_list = chains.plan_chains(config, scenarios, cache)
+        walked = Progress()
+        chains.walk(chain_list, walked)
+        projected = chains.projected_calls(chain_list, config.reasoning_tokens)
         notes: list[str] = []
         prompt = completion = 0
         cost: float | None = 0.0
         seconds_by_model: dict[str, float] = {}
-        for call in calls:
+        for call, unknown in [(call, 0) for call in calls] + projected:
             spec = call.model.spec
-            p, c = _prompt_tokens(call), _completion_bound(call)
+            p, c = _prompt_tokens(call) + unknown, _completion_bound(call)
             prompt, completion = prompt + p, completion + c
             price = pricing.price_for(spec.provider, spec.model, prices)
             if price is None:
@@ -187,10 +223,13 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
             elif cost is not None:
                 cost += price.cost(p, c, batch=batch)
             seconds_by_model[spec.name] = seconds_by_model.get(spec.name, 0.0) + _call_seconds(call, p + c, limits)
-    if batch and calls:
+    if batch and (calls or projected):
         notes.append("Batch API: results arrive within 24 hours; the time above is for online calls")
-    return Estimate(len(keys), len(keys) - len(missing), len(calls), prompt, completion, cost,
-                    max(seconds_by_model.values(), default=0.0), sorted(set(notes)))
+        if projected:
+            notes.append("Batch API with a multi-turn variant: one batch per turn, each up to 24 hours")
+    wanted = len(keys) + chains.turns_wanted(chain_list)
+    return Estimate(wanted, len(keys) - len(missing) + walked.cached, len(calls) + len(projected),
+                    prompt, completion, cost, max(seconds_by_model.values(), default=0.0), sorted(set(notes)))
 
 
 def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
@@ -221,32 +260,52 @@ def run(config: RunConfig, scenarios: list[Scenario], *, make_calls: bool = True
                             "lower --samples or raise the limit")
     prices = pricing.load_prices()
     state = Progress(listeners=[progress] if progress else [])
+
+    def spend(todo: list, missing: set[str]) -> None:
+        """Make the missing calls of these buckets (online, or through the Batch API)."""
+        model_prices = {b.model.spec.name: pricing.price_for(b.model.spec.provider, b.model.spec.model, prices)
+                        for b in todo}
+        if batch:
+            from . import batch as batch_api
+
+            batch_api.run_batches(todo, missing, model_prices, state, poll_seconds)
+        else:
+            calls = _calls(todo, missing, limits, count_tokens=bool(limits.tpm))
+            engine.run_sync(engine.execute(calls, cache, limits, state, model_prices))
+
     with open_cache() as cache:
         buckets = plan(config, scenarios, cache)
+        chain_list = chains.plan_chains(config, scenarios, cache)
         keys = [u.key for b in buckets for u in b.units]
-        state.total = len(keys)
+        state.total = len(keys) + chains.turns_wanted(chain_list)
         missing = {k for k in keys if k not in cache}
         state.cached = len(keys) - len(missing)
         state.notify()
         if make_calls and missing:
-            model_prices = {b.model.spec.name: pricing.price_for(b.model.spec.provider, b.model.spec.model, prices)
-                            for b in buckets}
-            if batch:
-                from . import batch as batch_api
-
-                batch_api.run_batches(buckets, missing, model_prices, state, poll_seconds)
-            else:
-                calls = _calls(buckets, missing, limits, count_tokens=bool(limits.tpm))
-                engine.run_sync(engine.execute(calls, cache, limits, state, model_prices))
+            spend(buckets, missing)
+        chains_missing = chains.walk(chain_list, state, spend if make_calls else None)
         rows = [row for b in buckets for row in _rows(b, config, state.failed_keys)]
+        rows += chains.rows(chain_list, config.mode)
     stats = CallStats(made=state.made, cached=state.cached, failed=state.failed,
-                      missing=0 if make_calls else len(missing))
-    return RunResult(pd.DataFrame(rows, columns=RESPONSE_COLUMNS), stats, state)
+                      missing=0 if make_calls else len(missing) + chains_missing)
+    return RunResult(_in_run_order(pd.DataFrame(rows, columns=RESPONSE_COLUMNS), config), stats, state)
+
+
+def _in_run_order(responses: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """Rows by model, then variant, in the order the run names them (single-turn
+    and multi-turn variants are measured apart); stable within each."""
+    if responses.empty:
+        return responses
+    rank = pd.DataFrame({"model": responses["model"].map({m: i for i, m in enumerate(config.models)}),
+                         "variant": responses["variant"].map({v: i for i, v in enumerate(config.variants)})})
+    order = rank.sort_values(["model", "variant"], kind="stable").index
+    return responses.loc[order].reset_index(drop=True)
 
 
 def _rows(bucket: Bucket, config: RunConfig, failed: set[str]) -> list[dict]:
-    base = {"model": bucket.model.spec.name, "variant": config.variant, "scenario": bucket.scenario.id,
+    base = {"model": bucket.model.spec.name, "variant": bucket.variant, "scenario": bucket.scenario.id,
             "level": bucket.level, "value": bucket.scenario.levels[bucket.level - 1], "mode": config.mode}
+    action = action_of(bucket.scenario.render(bucket.level))
     rows = []
     for unit in bucket.units:
         result = bucket.model.lookup(unit.key)
@@ -260,6 +319,6 @@ def _rows(bucket: Bucket, config: RunConfig, failed: set[str]) -> list[dict]:
                 mass = result["p_yes"] + result["p_no"]
                 row.update(p_refusal=result["p_no"] / mass if mass > 0 else float("nan"), yes_no_mass=mass)
             else:
-                row.update(decision=parse_answer(result["text"]), text=result["text"])
+                row.update(decision=parse_answer(result["text"], action), text=result["text"])
         rows.append(row)
     return rows

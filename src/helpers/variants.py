@@ -1,0 +1,162 @@
+"""Load and validate the prompt variants (variants.toml).
+
+A variant turns a scenario prompt into a conversation: a list of user turns, the
+first of which contains `{prompt}` (the scenario text at a level). A variant
+with one turn is one question; with several, each turn is asked after the
+model's answer to the previous one and the decision is read from the last
+answer. Validation is as strict as for scenarios.toml: unknown keys, wrong
+types, duplicate names and stray placeholders are one-line errors naming the
+file, the variant and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import paths
+from .errors import ConfigError, UserError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+REQUIRED = {"name": str, "turns": list}
+OPTIONAL = {"description": str}
+TOP_LEVEL = {"variants"}
+PLACEHOLDER = "prompt"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    turns: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def chain(self) -> bool:
+        """True when the model answers several turns before its decision."""
+        return len(self.turns) > 1
+
+    def messages(self, prompt: str, answers: Sequence[str] = ()) -> list[dict[str, str]]:
+        """The conversation at turn len(answers) + 1: every user turn so far with the
+        model's answers in between, ending with the next user turn."""
+        if len(answers) >= len(self.turns):
+            raise ValueError(f"variant '{self.name}' has {len(self.turns)} turn(s); "
+                             f"got {len(answers)} answers")
+        messages: list[dict[str, str]] = []
+        for i, turn in enumerate(self.turns[:len(answers) + 1]):
+            # format() fills {prompt} once; braces inside the scenario text stay as they are.
+            messages.append({"role": "user", "content": turn.format(prompt=prompt)})
+            if i < len(answers):
+                messages.append({"role": "assistant", "content": answers[i]})
+        return messages
+
+
+def default_variants_file() -> Path:
+    """variants.toml next to scenarios.toml in the workspace root."""
+    return paths.home() / "variants.toml"
+
+
+def _type_name(value: object) -> str:
+    return {str: "a string", list: "a list", int: "a number", float: "a number",
+            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _check_turn(where: str, number: int, turn: object) -> str:
+    if not isinstance(turn, str) or not turn.strip():
+        raise ConfigError(f"{where}: `turns` entry {number} must be a non-empty string, got {turn!r}")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(turn) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{where}: `turns` entry {number} has unbalanced braces ({exc}); "
+                          "write {{ and }} for literal braces") from None
+    others = sorted({f for f in fields if f != PLACEHOLDER})
+    if others:
+        raise ConfigError(f"{where}: `turns` entry {number} has unknown placeholder {{{others[0]}}}; "
+                          "only {prompt} (the scenario text) is filled in")
+    if number == 1 and PLACEHOLDER not in fields:
+        raise ConfigError(f"{where}: `turns` entry 1 must contain {{prompt}} where the scenario goes")
+    return turn.strip()
+
+
+def _parse_one(source: str, index: int, raw: object) -> Variant:
+    where = f"{source}: variant #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a [[variants]] table, got {_type_name(raw)}")
+    if isinstance(raw.get("name"), str):
+        where = f"{source}: variant '{raw['name']}'"
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        allowed = ", ".join(sorted(REQUIRED) + sorted(OPTIONAL))
+        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are {allowed}")
+    for key, kind in {**REQUIRED, **OPTIONAL}.items():
+        if key not in raw:
+            if key in REQUIRED:
+                raise ConfigError(f"{where}: missing required key `{key}`")
+            continue
+        if not isinstance(raw[key], kind):
+            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind())}, got {_type_name(raw[key])}")
+    if not NAME_PATTERN.match(raw["name"]):
+        raise ConfigError(f"{where}: `name` must be lower_snake_case (letters, digits, _), got {raw['name']!r}")
+    if not raw["turns"]:
+        raise ConfigError(f"{where}: `turns` must have at least 1 entry, got 0")
+    turns = tuple(_check_turn(where, i, t) for i, t in enumerate(raw["turns"], start=1))
+    return Variant(name=raw["name"], turns=turns, description=" ".join(raw.get("description", "").split()))
+
+
+def parse_variants(text: str, source: str = "variants.toml") -> dict[str, Variant]:
+    """Parse and validate variants TOML text; `source` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[variants]] tables")
+    raw_list = data.get("variants")
+    if not isinstance(raw_list, list) or not raw_list:
+        raise ConfigError(f"{source}: no variants found; add at least one [[variants]] table")
+    found: dict[str, Variant] = {}
+    for index, raw in enumerate(raw_list, start=1):
+        variant = _parse_one(source, index, raw)
+        if variant.name in found:
+            raise ConfigError(f"{source}: variant '{variant.name}': `name` is used twice; names must be unique")
+        found[variant.name] = variant
+    return found
+
+
+@lru_cache(maxsize=16)
+def _load(path: str, mtime_ns: int, size: int) -> dict[str, Variant]:
+    # Keyed on the file's stamp, so an edited file is read again.
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_variants(text, source=path)
+
+
+def load_variants(path: str | Path | None = None) -> dict[str, Variant]:
+    """Every variant in a TOML file (default: the workspace's variants.toml), by name."""
+    path = Path(path) if path is not None else default_variants_file()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass --variants with an existing file") from None
+    return dict(_load(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+def get_variant(name: str, path: str | Path | None = None) -> Variant:
+    """One variant by name; an unknown name is a UserError listing the known ones."""
+    known = load_variants(path)
+    if name not in known:
+        raise UserError(f"unknown variant '{name}'; known variants are {', '.join(known)} "
+                        f"(add your own to {path or default_variants_file()})")
+    return known[name]
+
+
+def check_variant(name: str, path: str | Path | None = None) -> str:
+    get_variant(name, path)
+    return name
