@@ -27,6 +27,15 @@ def hermetic(tmp_path, monkeypatch, models_dir):
     yield
 
 
+@pytest.fixture(autouse=True)
+def hermetic_human_data(tmp_path, monkeypatch):
+    """Human data (the survey database, data/human_responses.csv) live in tmp_path,
+    so no test reads or writes the checkout's data/ folder."""
+    monkeypatch.setenv("EXCEPTIONS_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("EXCEPTIONS_SURVEY_DB", raising=False)
+    yield
+
+
 @pytest.fixture
 def fake_openai():
     with FakeOpenAI() as server:

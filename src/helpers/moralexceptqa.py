@@ -81,7 +81,7 @@ LEVEL_LABELS = ("$100", "$1,000", "$10,000", "$100,000", "$1,000,000", "threat t
 class MoralExceptQA:
     path: Path
     scenarios: list[Scenario]  # one per context, six levels each
-    human: pd.DataFrame  # scenario, level, refusal_rate, n, k, n_note, context, condition, response
+    human: pd.DataFrame  # scenario, level, refusal_rate, n, k, se, n_note, context, condition, response
     rows: pd.DataFrame  # the blue.house rows as read, for reference
 
 
@@ -180,6 +180,7 @@ def load_moralexceptqa(path: str | Path | None = None, *, n: int | None = None) 
     frame = pd.DataFrame(human)
     frame.insert(0, "scenario", frame["context"].map(by_context))
     frame["k"] = frame["refusal_rate"] * frame["n"]
+    frame["se"] = (frame["refusal_rate"] * (1 - frame["refusal_rate"]) / frame["n"]) ** 0.5
     rank = {s.id: i for i, s in enumerate(scenarios)}
     frame = frame.sort_values(["scenario", "level"], key=lambda col: col.map(rank) if col.name == "scenario" else col)
     return MoralExceptQA(path, scenarios, frame.reset_index(drop=True), rows.reset_index(drop=True))

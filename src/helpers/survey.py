@@ -112,8 +112,9 @@ def parse_code(text: object) -> str | None:
 
 
 def check_answer(decision: object, explanation: object) -> str | None:
-    """Why an answer cannot be saved, in words for the participant; None if it can."""
-    if decision not in ("yes", "no"):
+    """Why an answer cannot be saved, in words for the participant; None if it can.
+    decision: yes or no in any case (the form's radio says Yes / No)."""
+    if not isinstance(decision, str) or decision.strip().lower() not in ("yes", "no"):
         return "Please choose Yes or No."
     text = explanation.strip() if isinstance(explanation, str) else ""
     if not text:
@@ -244,6 +245,7 @@ class SurveyStore:
         problem = check_answer(decision, explanation)
         if problem:
             raise UserError(problem)
+        decision = decision.strip().lower()
         with self._write() as conn:
             assigned = conn.execute("SELECT level FROM assignments WHERE participant_id = ? AND scenario = ?",
                                     (participant.participant_id, question.scenario.id)).fetchone()
@@ -268,6 +270,18 @@ class SurveyStore:
         grid += sorted(k for k in found if k not in set(grid))  # answers to scenarios no longer in the file
         return pd.DataFrame([(s, lv, *found.get((s, lv), (0, 0, 0))) for s, lv in grid],
                             columns=["scenario", "level", "answers", "yes", "no"])
+
+    def bucket_table(self, scenarios: list[Scenario]) -> pd.DataFrame:
+        """counts() as the organiser reads it: one row per scenario, a column
+        `level N` per level with its number of answers, and the total."""
+        titles = {s.id: s.title for s in scenarios}
+        counts = self.counts(scenarios)
+        wide = counts.pivot(index="scenario", columns="level", values="answers").fillna(0).astype(int)
+        wide = wide.reindex([s for s in dict.fromkeys(counts["scenario"])])
+        wide.columns = [f"level {lv}" for lv in wide.columns]
+        wide.insert(0, "scenario", [titles.get(s, s) for s in wide.index])
+        wide["total"] = wide.filter(like="level ").sum(axis=1)
+        return wide.reset_index(drop=True)
 
     def progress(self) -> dict[str, int]:
         """participants (consented), completed (answered every assigned question), answers."""
