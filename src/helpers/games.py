@@ -1,0 +1,411 @@
+"""Load and validate the one-shot games (games.toml) and render their prompts.
+
+A game has a `kind` that fixes its parameters, its actions and (in
+preferences.py) its payoffs; the file gives the prompt template, the words the
+model answers with, and one or more payoff settings. Two styles of action:
+
+- labelled kinds (prisoner's dilemma, ultimatum responder) have fixed action
+  ids (`cooperate`/`defect`, `accept`/`reject`); `labels` maps each id to the
+  one word the model must answer with;
+- amount kinds (public goods, dictator, trust) choose an amount: `shares` lists
+  fractions of the amount at stake (the endowment, or what the trustee received),
+  so the same game can vary its endowment and keep a sensible menu.
+
+Numbers are kept as exact fractions (a TOML 1.2 is 6/5), so the preference
+module can find ties exactly. Validation is strict and every error is one line
+naming the file, the game, the setting and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from . import choices, paths
+from .errors import ConfigError
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+LABEL_PATTERN = re.compile(r"^[A-Za-z]+$")
+REQUIRED = {"id": str, "kind": str, "title": str, "prompt": str, "settings": list}
+OPTIONAL = {"labels": dict, "shares": list, "provenance": str}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of game needs: its parameters and how its actions are made."""
+
+    name: str
+    params: tuple[str, ...]
+    probabilities: tuple[str, ...] = ()  # parameters that must lie in [0, 1]
+    integers: tuple[str, ...] = ()  # parameters that must be whole numbers
+    actions: tuple[str, ...] = ()  # labelled kinds: ids, most cooperative first
+    cooperation: tuple[int, ...] = ()  # labelled kinds: 1 = the cooperative action
+    amount_of: str = ""  # amount kinds: the value the shares are fractions of
+    derived: Callable[[dict[str, Fraction]], dict[str, Fraction]] = lambda p: {}
+    check: Callable[[dict[str, Fraction]], str | None] = lambda p: None
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.actions)
+
+
+def _pd_check(p):
+    t, r, pu, s = p["temptation"], p["reward"], p["punishment"], p["sucker"]
+    if not t > r > pu > s:
+        return (f"payoffs must satisfy temptation > reward > punishment > sucker, got "
+                f"{format_number(t)}, {format_number(r)}, {format_number(pu)}, {format_number(s)}")
+    return None
+
+
+def _positive(*names):
+    def check(p):
+        for name in names:
+            if p[name] <= 0:
+                return f"`{name}` must be positive, got {format_number(p[name])}"
+        return None
+    return check
+
+
+def _chain(*checks):
+    def check(p):
+        return next((m for m in (c(p) for c in checks) if m), None)
+    return check
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("prisoners_dilemma", ("temptation", "reward", "punishment", "sucker", "p_cooperate"),
+         probabilities=("p_cooperate",), actions=("cooperate", "defect"), cooperation=(1, 0),
+         check=_pd_check),
+    Kind("public_goods", ("endowment", "players", "multiplier"), integers=("players",),
+         amount_of="endowment", derived=lambda p: {"others": p["players"] - 1},
+         check=_chain(_positive("endowment", "multiplier"),
+                      lambda p: None if p["players"] >= 2 else "`players` must be at least 2")),
+    Kind("dictator", ("endowment", "multiplier"), amount_of="endowment",
+         check=_positive("endowment", "multiplier")),
+    Kind("ultimatum_responder", ("pie", "offer"), actions=("accept", "reject"), cooperation=(1, 0),
+         derived=lambda p: {"proposer_keeps": p["pie"] - p["offer"]},
+         check=_chain(_positive("pie"), lambda p: None if 0 <= p["offer"] <= p["pie"]
+                      else f"`offer` must lie between 0 and pie ({format_number(p['pie'])})")),
+    Kind("trust_investor", ("endowment", "multiplier", "expected_return"),
+         probabilities=("expected_return",), amount_of="endowment",
+         check=_positive("endowment", "multiplier")),
+    Kind("trust_trustee", ("endowment", "sent", "multiplier"), amount_of="received",
+         derived=lambda p: {"received": p["sent"] * p["multiplier"],
+                            "investor_kept": p["endowment"] - p["sent"]},
+         check=_chain(_positive("endowment", "sent", "multiplier"),
+                      lambda p: None if p["sent"] <= p["endowment"]
+                      else f"`sent` must be at most endowment ({format_number(p['endowment'])})")),
+]}
+
+
+def format_number(value: Fraction | float | int) -> str:
+    """A number as people write it: 5, 0.25, 1.2; non-terminating ones to 3 places."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    for places in range(1, 7):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            return f"{float(value):.{places}f}"
+    return f"{float(value):.3f}"
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str  # "cooperate", "accept", or the amount as written ("5")
+    label: str  # the word or number the model answers with
+    cooperation: Fraction  # 0 (least cooperative) .. 1 (most)
+    amount: Fraction | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One payoff setting of a game: the unit a model is asked about."""
+
+    game: Game
+    index: int  # 1-based, in file order
+    params: dict[str, Fraction] = field(hash=False)
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.game.kind]
+
+    def values(self) -> dict[str, Fraction]:
+        """Parameters plus the kind's derived values."""
+        return {**self.params, **self.kind.derived(self.params)}
+
+    def actions(self) -> list[Action]:
+        """The allowed actions, most cooperative first."""
+        kind = self.kind
+        if kind.labelled:
+            return [Action(a, self.game.labels[a], Fraction(c)) for a, c in zip(kind.actions, kind.cooperation)]
+        base = self.values()[kind.amount_of]
+        amounts = sorted({share * base for share in self.game.shares}, reverse=True)
+        return [Action(format_number(a), format_number(a), a / base, a) for a in amounts]
+
+    def stake(self) -> Fraction:
+        """The scale of the payoffs (largest minus smallest in a matrix game, the
+        amount at stake otherwise); utilities are divided by it in choice models."""
+        v = self.values()
+        if self.game.kind == "prisoners_dilemma":
+            return v["temptation"] - v["sucker"]
+        if self.game.kind == "ultimatum_responder":
+            return v["pie"]
+        return v[self.kind.amount_of]
+
+    def choices_text(self) -> str:
+        labels = [a.label for a in self.actions()]
+        if self.kind.labelled:
+            return " or ".join(labels)
+        labels = labels[::-1]  # amounts read best from small to large
+        return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+    def render(self) -> str:
+        """The prompt for this setting."""
+        values = {name: format_number(v) for name, v in self.values().items()}
+        for name in self.kind.probabilities:
+            values[f"{name}_percent"] = format_number(self.params[name] * 100)
+        if self.kind.labelled:
+            values.update(self.game.labels)
+        values["choices"] = self.choices_text()
+        return self.game.prompt.format(**values)
+
+    def parse(self, text: str) -> str:
+        """The chosen action id, or "invalid" (rules in helpers.choices)."""
+        if self.kind.labelled:
+            return choices.parse_label(text, self.game.labels)
+        return choices.parse_amount(text, {a.id: a.amount for a in self.actions()})
+
+    def describe(self) -> str:
+        """A short label such as "temptation=5, reward=3, ..." for tables."""
+        return ", ".join(f"{k}={format_number(v)}" for k, v in self.params.items())
+
+
+@dataclass(frozen=True)
+class Game:
+    id: str
+    kind: str
+    title: str
+    prompt: str
+    raw_settings: tuple[tuple[tuple[str, Fraction], ...], ...]
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
+    shares: tuple[Fraction, ...] = ()
+    provenance: str = ""
+
+    @property
+    def settings(self) -> list[Setting]:
+        return [Setting(self, i, dict(raw)) for i, raw in enumerate(self.raw_settings, start=1)]
+
+    def with_params(self, params: dict[str, Fraction | int | float]) -> Setting:
+        """A setting of this game with other parameters (validated like the file's)."""
+        where = f"game '{self.id}': parameters"
+        return Setting(self, 0, _params(where, KINDS[self.kind], params, self))
+
+
+def _type_name(value: object) -> str:
+    return {str: "a string", list: "a list", int: "a number", float: "a number",
+            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _number(where: str, name: str, value: object) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        raise ConfigError(f"{where}: `{name}` must be a number, got {_type_name(value)}")
+    # repr() keeps a TOML decimal exact: 1.2 becomes 6/5, not the nearest binary float.
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _params(where: str, kind: Kind, raw: dict, game: Game | None = None) -> dict[str, Fraction]:
+    unknown = sorted(set(raw) - set(kind.params))
+    if unknown:
+        raise ConfigError(f"{where}: unknown parameter `{unknown[0]}`; a {kind.name} game has "
+                          f"{', '.join(kind.params)}")
+    missing = [p for p in kind.params if p not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing parameter `{missing[0]}`")
+    params = {name: _number(where, name, raw[name]) for name in kind.params}
+    for name in kind.probabilities:
+        if not 0 <= params[name] <= 1:
+            raise ConfigError(f"{where}: `{name}` must lie between 0 and 1, got {format_number(params[name])}")
+    for name in kind.integers:
+        if params[name].denominator != 1:
+            raise ConfigError(f"{where}: `{name}` must be a whole number, got {format_number(params[name])}")
+    if message := kind.check(params):
+        raise ConfigError(f"{where}: {message}")
+    if game is not None and not kind.labelled:
+        base = {**params, **kind.derived(params)}[kind.amount_of]
+        for share in game.shares:
+            if (share * base * 100).denominator != 1:
+                raise ConfigError(f"{where}: share {format_number(share)} of {kind.amount_of} "
+                                  f"{format_number(base)} is not a whole number of cents; "
+                                  "choose shares or amounts that divide evenly")
+    return params
+
+
+def _check_prompt(where: str, prompt: str, kind: Kind, labels: dict[str, str]) -> None:
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(prompt) if f is not None}
+    except ValueError as exc:
+        raise ConfigError(f"{where}: `prompt` has unbalanced braces ({exc})") from None
+    sample = {p: Fraction(1) for p in kind.params}
+    allowed = ({"choices", *kind.params, *kind.derived(sample), *kind.actions}
+               | {f"{p}_percent" for p in kind.probabilities})
+    unknown = sorted(fields - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: `prompt` has unknown placeholder {{{unknown[0]}}}; "
+                          f"allowed: {', '.join('{' + a + '}' for a in sorted(allowed))}")
+    if "choices" not in fields:
+        raise ConfigError(f"{where}: `prompt` must contain {{choices}} (the allowed answers)")
+    for name in kind.params:
+        if name not in fields and f"{name}_percent" not in fields:
+            raise ConfigError(f"{where}: `prompt` must show the parameter {{{name}}}; "
+                              "the model must see everything its payoff depends on")
+
+
+def _labels(where: str, kind: Kind, raw: dict | None) -> dict[str, str]:
+    if not kind.labelled:
+        if raw is not None:
+            raise ConfigError(f"{where}: `labels` is for two-action games; a {kind.name} game uses `shares`")
+        return {}
+    if raw is None:
+        raise ConfigError(f"{where}: missing required key `labels` (one word for each of "
+                          f"{', '.join(kind.actions)})")
+    if set(raw) != set(kind.actions):
+        extra = sorted(set(raw) - set(kind.actions)) or sorted(set(kind.actions) - set(raw))
+        raise ConfigError(f"{where}: `labels` must name exactly {', '.join(kind.actions)}; "
+                          f"check `{extra[0]}`")
+    for action, label in raw.items():
+        if not isinstance(label, str) or not LABEL_PATTERN.match(label):
+            raise ConfigError(f"{where}: `labels.{action}` must be one word of letters, got {label!r}")
+    if len({v.lower() for v in raw.values()}) != len(raw):
+        raise ConfigError(f"{where}: `labels` must differ (ignoring case), got {sorted(raw.values())}")
+    return {a: raw[a] for a in kind.actions}
+
+
+def _shares(where: str, kind: Kind, raw: list | None) -> tuple[Fraction, ...]:
+    if kind.labelled:
+        if raw is not None:
+            raise ConfigError(f"{where}: `shares` is for amount games; a {kind.name} game uses `labels`")
+        return ()
+    if raw is None:
+        raise ConfigError(f"{where}: missing required key `shares` (fractions of {kind.amount_of}, e.g. [0, 0.5, 1])")
+    values = []
+    for i, v in enumerate(raw, start=1):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"{where}: `shares` entry {i} must be a number, got {_type_name(v)}")
+        share = _number(where, "shares", v)
+        if not 0 <= share <= 1:
+            raise ConfigError(f"{where}: `shares` entry {i} must lie between 0 and 1, got {format_number(share)}")
+        values.append(share)
+    if len(values) < 2:
+        raise ConfigError(f"{where}: `shares` must have at least 2 entries, got {len(values)}")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{where}: `shares` lists a value twice; each must differ")
+    if 0 not in values or 1 not in values:
+        raise ConfigError(f"{where}: `shares` must include 0 and 1 (nothing and everything)")
+    return tuple(sorted(values))
+
+
+def _parse_one(source: str, index: int, raw: object) -> Game:
+    where = f"{source}: game #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a [[games]] table, got {_type_name(raw)}")
+    if isinstance(raw.get("id"), str):
+        where = f"{source}: game '{raw['id']}'"
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are "
+                          f"{', '.join(sorted(REQUIRED) + sorted(OPTIONAL))}")
+    for key, kind_type in REQUIRED.items():
+        if key not in raw:
+            raise ConfigError(f"{where}: missing required key `{key}`")
+        if not isinstance(raw[key], kind_type):
+            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind_type())}, got {_type_name(raw[key])}")
+    for key, kind_type in OPTIONAL.items():
+        if key in raw and not isinstance(raw[key], kind_type):
+            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind_type())}, got {_type_name(raw[key])}")
+    if not ID_PATTERN.match(raw["id"]):
+        raise ConfigError(f"{where}: `id` must be lower_snake_case (letters, digits, _), got {raw['id']!r}")
+    if raw["kind"] not in KINDS:
+        raise ConfigError(f"{where}: unknown kind {raw['kind']!r}; known kinds are {', '.join(KINDS)}")
+    kind = KINDS[raw["kind"]]
+    for key in ("title", "prompt"):
+        if not raw[key].strip():
+            raise ConfigError(f"{where}: `{key}` must not be empty")
+    labels = _labels(where, kind, raw.get("labels"))
+    shares = _shares(where, kind, raw.get("shares"))
+    prompt = " ".join(raw["prompt"].split())
+    _check_prompt(where, prompt, kind, labels)
+    if not raw["settings"]:
+        raise ConfigError(f"{where}: `settings` is empty; add at least one [[games.settings]] table")
+    game = Game(raw["id"], kind.name, raw["title"].strip(), prompt, (), labels, shares,
+                raw.get("provenance", ""))
+    settings = []
+    for i, setting in enumerate(raw["settings"], start=1):
+        if not isinstance(setting, dict):
+            raise ConfigError(f"{where}: setting #{i} must be a table, got {_type_name(setting)}")
+        params = _params(f"{where}: setting #{i}", kind, setting, game)
+        settings.append(tuple(params.items()))
+    for later, params in enumerate(settings):
+        if params in settings[:later]:
+            raise ConfigError(f"{where}: setting #{later + 1} repeats setting "
+                              f"#{settings.index(params) + 1}; each setting must differ")
+    return Game(game.id, game.kind, game.title, game.prompt, tuple(settings), labels, shares,
+                game.provenance)
+
+
+def parse_games(text: str, source: str = "games.toml") -> list[Game]:
+    """Parse and validate games TOML text; `source` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"games"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[games]] tables")
+    raw_list = data.get("games")
+    if not isinstance(raw_list, list) or not raw_list:
+        raise ConfigError(f"{source}: no games found; add at least one [[games]] table")
+    games: list[Game] = []
+    for index, raw in enumerate(raw_list, start=1):
+        game = _parse_one(source, index, raw)
+        if any(g.id == game.id for g in games):
+            raise ConfigError(f"{source}: game '{game.id}': `id` is used twice; ids must be unique")
+        games.append(game)
+    return games
+
+
+def default_games() -> Path:
+    return paths.home() / "games.toml"
+
+
+def load_games(path: str | Path | None = None) -> list[Game]:
+    """Load games from a TOML file (default: the workspace's games.toml)."""
+    path = Path(path) if path is not None else default_games()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass --games with an existing file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_games(text, source=str(path))
+
+
+def select(games: list[Game], ids: list[str] | None) -> list[Game]:
+    """Keep the games whose id is in `ids` (all when None), in file order."""
+    if not ids:
+        return games
+    known = {g.id for g in games}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise ConfigError(f"unknown game id '{missing[0]}'; known ids are {', '.join(sorted(known))}")
+    return [g for g in games if g.id in ids]
+
+
+def all_settings(games: list[Game]) -> list[Setting]:
+    """Every setting of every game, in file order."""
+    return [s for g in games for s in g.settings]
