@@ -56,6 +56,21 @@ def batches_dir() -> Path:
     return cache_dir() / "batches"
 
 
+def adapters_dir() -> Path:
+    """LoRA adapters of the offline model, one folder per content hash of data + settings."""
+    return cache_dir() / "adapters"
+
+
+def finetune_dir() -> Path:
+    """OpenAI fine-tuning jobs in flight (so a restart resumes polling) and the
+    registry of fine-tuned models (registry.json)."""
+    return cache_dir() / "finetune"
+
+
+def finetune_registry() -> Path:
+    return finetune_dir() / "registry.json"
+
+
 def tiktoken_dir() -> Path:
     return cache_dir() / "tiktoken"
 

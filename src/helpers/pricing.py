@@ -6,6 +6,7 @@ Local models cost nothing. An OpenAI model without an entry has an unknown cost
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 from . import paths
 from .errors import ConfigError
 
-ALLOWED = {"input", "output", "batch_discount"}
+ALLOWED = {"input", "output", "batch_discount", "training"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Price:
     input: float  # $ per 1M prompt tokens
     output: float  # $ per 1M completion tokens
     batch_discount: float = 0.5
+    training: float | None = None  # $ per 1M training tokens (fine-tuning); None = unknown
 
     def cost(self, prompt_tokens: float, completion_tokens: float, batch: bool = False) -> float:
         dollars = (prompt_tokens * self.input + completion_tokens * self.output) / 1e6
@@ -59,7 +61,8 @@ def load_prices(path: str | Path | None = None) -> dict[str, Price]:
         if not entry.get("batch_discount", 0.5) <= 1:
             raise ConfigError(f"{where}: `batch_discount` is the fraction paid, between 0 and 1")
         prices[name] = Price(float(entry["input"]), float(entry["output"]),
-                             float(entry.get("batch_discount", 0.5)))
+                             float(entry.get("batch_discount", 0.5)),
+                             float(entry["training"]) if "training" in entry else None)
     return prices
 
 
@@ -72,4 +75,13 @@ def price_for(provider: str, model: str, prices: dict[str, Price]) -> Price | No
     if model.startswith("ft:"):
         base = model.split(":")[1]
         return prices.get(base)
+    return None
+
+
+def training_price(model: str, prices: dict[str, Price]) -> float | None:
+    """$ per 1M training tokens to fine-tune `model`, or None when unknown.
+    A dated snapshot (gpt-4o-2024-08-06) falls back to its family's entry (gpt-4o)."""
+    for name in (model, re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model)):
+        if name in prices and prices[name].training is not None:
+            return prices[name].training
     return None
