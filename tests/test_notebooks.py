@@ -33,3 +33,5 @@ def test_baseline_exports_with_the_offline_model(tmp_path):
     assert "Cannot run" not in html.replace("**Cannot run:** {", "")
     assert len(re.findall(r"data:image/png;base64,", html)) >= 1
     assert "paper-reported" in html
+    # With no human file the comparison uses the generated set, labelled as such.
+    assert "Model vs human (illustrative data)" in html

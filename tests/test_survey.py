@@ -210,3 +210,14 @@ def test_many_participants_at_once_in_processes(tmp_path, scenarios):
     assert len(set(ids)) == 16
     assert store.progress() == {"participants": 16, "completed": 16, "answers": 160}
     assert store.counts(scenarios)["answers"].sum() == 160
+
+
+def test_the_organiser_page_needs_the_key_when_one_is_set(monkeypatch):
+    monkeypatch.delenv("EXCEPTIONS_ORGANISER_KEY", raising=False)
+    assert survey.organiser_allowed("organiser", None)
+    assert not survey.organiser_allowed(None, None) and not survey.organiser_allowed("survey", None)
+    monkeypatch.setenv("EXCEPTIONS_ORGANISER_KEY", "s3cret")
+    assert survey.organiser_allowed("organiser", "s3cret")
+    assert not survey.organiser_allowed("organiser", None)
+    assert not survey.organiser_allowed("organiser", "s3cre")
+    assert not survey.organiser_allowed("organiser", ["s3cret", "x"])  # a repeated ?key= is a list

@@ -21,6 +21,7 @@ Design choices, each for a reason:
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import secrets
@@ -109,6 +110,21 @@ def parse_code(text: object) -> str | None:
         return None
     code = re.sub(r"[\s-]", "", text).lower()
     return code if len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code) else None
+
+
+def organiser_allowed(view: object, key: object) -> bool:
+    """Whether a page's URL opens the organiser's view (counts and the export).
+
+    It needs `?view=organiser`, plus `&key=...` equal to EXCEPTIONS_ORGANISER_KEY
+    when that is set (`make survey` sets a random one), so participants on the
+    same network cannot download everyone's answers.
+    """
+    if view != "organiser":
+        return False
+    expected = os.environ.get("EXCEPTIONS_ORGANISER_KEY", "")
+    if not expected:
+        return True
+    return isinstance(key, str) and secrets.compare_digest(key.encode(), expected.encode())
 
 
 def check_answer(decision: object, explanation: object) -> str | None:
