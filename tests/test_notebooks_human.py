@@ -109,3 +109,19 @@ def test_a_survey_study_flows_into_the_baseline_comparison(tmp_path):
     assert "4 participants, 12 answers, study: flow-test" in html  # the callout naming the data
     assert "vs human (human_responses.csv): mean absolute difference" in text
     assert "human (illustrative data)" not in text
+
+
+def test_moralexceptqa_with_an_api_model(tmp_path):
+    if not paths.moralexceptqa_file().is_file():
+        pytest.skip(f"MoralExceptQA is not at {paths.moralexceptqa_file()}")
+    from helpers.testserver import FakeOpenAI
+
+    # The protocol server says Yes only when the vignette is the threat (level 6).
+    with FakeOpenAI(yes_words=("kill Hank's son",)) as server:
+        html = export("09_moralexceptqa.py", tmp_path / "09.html",
+                      "--model", "openai/gpt-4o-mini", "--base-url", server.base_url)
+        requests = server.completions()
+    assert len(requests) == 54
+    text = plain(html)
+    assert "calls: 54 made, 0 cached, 0 failed" in text
+    assert re.search(r"openai/gpt-4o-mini : mean absolute difference \d+\.\d% over 54 buckets", text)
