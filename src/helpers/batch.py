@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from . import paths
+from .calls import seed_of
 from .engine import Progress
 from .errors import UserError
 from .models import CallFailed, parse_completion, request_body
@@ -42,7 +43,7 @@ def _save(record: dict[str, Any]) -> None:
 def _submit(model, units, client) -> dict[str, Any]:
     lines = [json.dumps({"custom_id": u.key, "method": "POST", "url": "/v1/chat/completions",
                          "body": request_body(model.spec, u.kind, u.messages, u.params,
-                                              seed=int(u.key[:8], 16) if u.kind == "generate" else None)})
+                                              seed=seed_of(u.key) if u.kind == "generate" else None)})
              for u in units]
     data = ("\n".join(lines) + "\n").encode()
     upload = client.files.create(file=("requests.jsonl", io.BytesIO(data)), purpose="batch")

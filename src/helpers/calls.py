@@ -30,13 +30,28 @@ def open_cache() -> diskcache.Cache:
                            eviction_policy="none")
 
 
-def cache_key(model_identity: dict[str, str], kind: str, messages: list[dict[str, str]],
-              params: dict[str, Any], sample: int) -> str:
-    """A stable hash of everything that determines one answer."""
+def prompt_digest(model_identity: dict[str, str], kind: str, messages: list[dict[str, str]],
+                  params: dict[str, Any]) -> str:
+    """A stable hash of everything that determines one prompt's answers but the sample index."""
     payload = {"schema": CACHE_SCHEMA, "model": model_identity, "kind": kind,
-               "messages": messages, "params": params, "sample": sample}
+               "messages": messages, "params": params}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def cache_key(model_identity: dict[str, str], kind: str, messages: list[dict[str, str]],
+              params: dict[str, Any], sample: int) -> str:
+    """The key of one answer: the prompt's digest and the sample's index.
+
+    The index stays readable after the digest, so the 1,000 samples of one prompt
+    cost one hash, not 1,000 (a cached rerun of a large run is bound by reads).
+    """
+    return f"{prompt_digest(model_identity, kind, messages, params)}-{sample}"
+
+
+def seed_of(key: str) -> int:
+    """A sampling seed per answer, so each sample index is reproducible on its own."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
 @dataclass
@@ -76,6 +91,11 @@ class CachedModel:
 
     def key(self, kind: str, messages, params: dict[str, Any], sample: int) -> str:
         return cache_key(self.identity, kind, messages, params, sample)
+
+    def keys(self, kind: str, messages, params: dict[str, Any], count: int) -> list[str]:
+        """The keys of samples 0..count-1 of one prompt (one hash for all of them)."""
+        digest = prompt_digest(self.identity, kind, messages, params)
+        return [f"{digest}-{i}" for i in range(count)]
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         return self._cache.get(key)

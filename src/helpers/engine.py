@@ -25,6 +25,7 @@ from typing import Any
 
 import diskcache
 
+from .calls import seed_of
 from .errors import UserError
 from .models import CallFailed
 from .pricing import Price
@@ -126,9 +127,11 @@ class ModelGate:
     """Per-model pacing plus a shared pause after a 429."""
 
     def __init__(self, limits: Limits):
-        # One request's worth of burst keeps requests evenly spaced, so no
-        # one-second window of the server's limiter is ever overfull.
-        self.requests = Pacer(limits.rpm, 1.0) if limits.rpm else None
+        # About one request's worth of burst keeps requests evenly spaced, so a
+        # one-second window of the server's limiter is rarely overfull; the extra
+        # half lets a request the event loop woke late pass its lateness on to the
+        # next one instead of losing it (a full bucket caps the credit).
+        self.requests = Pacer(limits.rpm, 1.5) if limits.rpm else None
         self.tokens = Pacer(limits.tpm, limits.tpm / 60.0) if limits.tpm else None
         self.paused_until = 0.0
 
@@ -178,7 +181,7 @@ async def execute(calls: list[Call], cache: diskcache.Cache, limits: Limits,
                 started = time.perf_counter()
                 try:
                     results = await backend.call(first.kind, first.messages, first.params,
-                                                 n=len(call.units), seed=int(first.key[:8], 16))
+                                                 n=len(call.units), seed=seed_of(first.key))
                 except CallFailed as exc:
                     if attempt == limits.max_retries:
                         progress.failed += len(call.units)

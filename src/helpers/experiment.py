@@ -134,8 +134,8 @@ def plan(config: RunConfig, scenarios: list[Scenario], cache) -> list[Bucket]:
             for scenario in scenarios:
                 for level in levels_of(scenario, config.levels):
                     messages = build_messages(scenario, level, variant, variants_file=config.variants_file)
-                    units = [Unit(model.key(kind, messages, params, i), kind, messages, params, i)
-                             for i in range(count)]
+                    units = [Unit(key, kind, messages, params, i)
+                             for i, key in enumerate(model.keys(kind, messages, params, count))]
                     buckets.append(Bucket(model, scenario, level, units, variant))
     return buckets
 
@@ -276,15 +276,18 @@ def run(config: RunConfig, scenarios: list[Scenario], *, make_calls: bool = True
     with open_cache() as cache:
         buckets = plan(config, scenarios, cache)
         chain_list = chains.plan_chains(config, scenarios, cache)
-        keys = [u.key for b in buckets for u in b.units]
-        state.total = len(keys) + chains.turns_wanted(chain_list)
-        missing = {k for k in keys if k not in cache}
-        state.cached = len(keys) - len(missing)
+        # Each answer is read once: a cached rerun of a large run is bound by these reads.
+        found = {u.key: cache.get(u.key) for b in buckets for u in b.units}
+        missing = {k for k, v in found.items() if v is None}
+        wanted = sum(len(b.units) for b in buckets)  # twin prompts are two answers, one call
+        state.total = wanted + chains.turns_wanted(chain_list)
+        state.cached = wanted - len(missing)
         state.notify()
         if make_calls and missing:
             spend(buckets, missing)
+            found.update((k, cache.get(k)) for k in missing)
         chains_missing = chains.walk(chain_list, state, spend if make_calls else None)
-        rows = [row for b in buckets for row in _rows(b, config, state.failed_keys)]
+        rows = [row for b in buckets for row in _rows(b, config, found, state.failed_keys)]
         rows += chains.rows(chain_list, config.mode)
     stats = CallStats(made=state.made, cached=state.cached, failed=state.failed,
                       missing=0 if make_calls else len(missing) + chains_missing)
@@ -302,13 +305,13 @@ def _in_run_order(responses: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return responses.loc[order].reset_index(drop=True)
 
 
-def _rows(bucket: Bucket, config: RunConfig, failed: set[str]) -> list[dict]:
+def _rows(bucket: Bucket, config: RunConfig, found: dict, failed: set[str]) -> list[dict]:
     base = {"model": bucket.model.spec.name, "variant": bucket.variant, "scenario": bucket.scenario.id,
             "level": bucket.level, "value": bucket.scenario.levels[bucket.level - 1], "mode": config.mode}
     action = action_of(bucket.scenario.render(bucket.level))
     rows = []
     for unit in bucket.units:
-        result = bucket.model.lookup(unit.key)
+        result = found.get(unit.key)
         row = {**base, "sample": unit.sample}
         if result is None:
             row["status"] = "failed" if unit.key in failed else "not run"

@@ -114,6 +114,7 @@ class FakeOpenAI:
         self._admitted: deque[float] = deque()  # times of chat requests let through the rpm limit
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
+        self._wording = itertools.count()
         self._lock = threading.RLock()
         self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread: threading.Thread | None = None
@@ -162,8 +163,9 @@ class FakeOpenAI:
         one_token = 1 in (body.get("max_tokens"), body.get("max_completion_tokens"))
         choices, texts = [], []
         for i in range(int(body.get("n") or 1)):
-            reasons = REASONS[decision]  # the wording varies by choice, the decision never does
-            text = decision if one_token else f"{decision}. {reasons[i % len(reasons)]}"
+            # The wording varies from answer to answer, like a sampled reply; the decision never does.
+            reasons = REASONS[decision]
+            text = decision if one_token else f"{decision}. {reasons[next(self._wording) % len(reasons)]}"
             texts.append(text)
             choice = {"index": i, "message": {"role": "assistant", "content": text},
                       "finish_reason": "stop", "logprobs": None}
@@ -455,7 +457,7 @@ class FakeOpenAI:
                         return self._send(*_error(400, "We could not parse the JSON body of your request."))
                 with fake._lock:
                     fake.requests.append({"method": self.command, "path": self.path, "body": recorded,
-                                          "headers": {k.lower(): v for k, v in self.headers.items()}})
+                                          "at": time.monotonic(), "headers": {k.lower(): v for k, v in self.headers.items()}})
                     fake.stats["requests"] += 1
                     failure = fake.fail_next.pop(0) if fake.fail_next else None
                 auth = self.headers.get("Authorization", "")
