@@ -16,7 +16,14 @@ from .errors import UserError
 from .models import DEFAULT_MODEL
 
 KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm",
-         "human", "study", "moralexceptqa"}
+         "human", "study", "moralexceptqa",
+         "variant", "scenario", "level", "max-tokens", "reasoning-tokens", "examples"}
+
+
+def _items(value: Any) -> list[str]:
+    """A repeated argument (a list) or a comma-separated one, as stripped strings."""
+    values = value if isinstance(value, list) else str(value).split(",")
+    return [str(v).strip() for v in values if str(v).strip()]
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,12 @@ class NotebookParams:
     human: Path | None = None  # a human-responses file; None: data/human_responses.csv or illustrative
     study: str = "survey"  # the study name the survey stores with each participant
     moralexceptqa: Path = field(default_factory=paths.moralexceptqa_file)
+    variants: tuple[str, ...] = ()  # prompt variants; () = the notebook's own choice
+    scenario_ids: tuple[str, ...] = ()  # () = every scenario
+    levels: tuple[int, ...] | None = None  # None = the notebook's own choice
+    max_tokens: int = 48
+    reasoning_tokens: int = 256
+    examples: int = 2  # sampled answers per variant shown in an answer viewer
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> NotebookParams:
@@ -55,9 +68,33 @@ class NotebookParams:
                 human=Path(args["human"]) if "human" in args else None,
                 study=str(args.get("study", "survey")),
                 moralexceptqa=Path(args["moralexceptqa"]) if "moralexceptqa" in args else paths.moralexceptqa_file(),
+                variants=tuple(_items(args.get("variant", ""))),
+                scenario_ids=tuple(_items(args.get("scenario", ""))),
+                levels=tuple(int(v) for v in _items(args["level"])) if "level" in args else None,
+                max_tokens=int(args.get("max-tokens", 48)),
+                reasoning_tokens=int(args.get("reasoning-tokens", 256)),
+                examples=int(args.get("examples", 2)),
             )
         except ValueError as exc:
             raise UserError(f"bad notebook argument: {exc}") from None
+
+
+def check_run_arguments(params: NotebookParams, scenarios: list) -> None:
+    """Raise a UserError for a run argument a notebook's widgets could not take
+    (an unknown scenario or variant, a level no scenario has, a bad count)."""
+    from . import experiment
+    from .scenarios import select
+
+    select(scenarios, list(params.scenario_ids))
+    top = max(len(s.levels) for s in scenarios)
+    for level in params.levels or ():
+        if not 1 <= level <= top:
+            raise UserError(f"--level {level}: the scenarios have levels 1 to {top}")
+    if params.examples < 1:
+        raise UserError(f"--examples must be at least 1, got {params.examples}")
+    experiment.RunConfig(models=params.models, variants=params.variants or ("baseline",), mode=params.mode,
+                         samples=params.samples, max_tokens=params.max_tokens,
+                         reasoning_tokens=params.reasoning_tokens, base_url=params.base_url)
 
 
 def spends_without_click(meta) -> bool:
