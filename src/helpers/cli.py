@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="write the bucket table (.csv or .parquet)")
     est = commands.add_parser("estimate", help="calls, tokens, dollars and time of a run; spends nothing")
     _add_run_arguments(est)
+    from . import finetune  # issue 7: fine-tuning (implementation in finetune.py)
+
+    finetune.add_parser(commands)
     from . import games_cli  # issue 8: economic games (implementation in games_cli.py)
 
     games_cli.add_parser(commands)
@@ -175,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import games_cli
 
             return games_cli.main(args)
+        if args.command == "finetune":
+            from . import finetune
+
+            return finetune.main(args)
         return {"run": cmd_run, "estimate": cmd_estimate}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

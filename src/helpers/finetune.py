@@ -1,0 +1,210 @@
+"""`python -m helpers finetune`: human answers -> dataset -> a fine-tuned model's name.
+
+    python -m helpers finetune --kind explanations --scenario grocery_prices --size 50 \\
+        --base local/smollm2-135m-instruct
+    python -m helpers finetune --human data/human_responses.csv --kind labels \\
+        --scenario hospitality --base openai/gpt-4o-mini-2024-07-18 --dry-run
+
+It builds the dataset (helpers.sft), validates it and prints what training
+would take, then trains: a LoRA adapter on the CPU for local/ bases
+(helpers.lora), a job on OpenAI's service for openai/ bases
+(helpers.finetune_openai). The last line printed is the new model's name.
+Without --human it uses data/human_responses.csv if present, else the
+generated illustrative answers (and says so). Both kinds of model are
+recorded in the registry (helpers.registry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import lora, paths, registry, sft
+from .errors import UserError
+from .scenarios import Scenario
+
+ILLUSTRATIVE = "illustrative"
+
+
+@dataclass
+class Dataset:
+    """A training file written from human answers, and what it holds."""
+
+    path: Path
+    kind: str
+    scenarios: tuple[str, ...]
+    size: int
+    seed: int
+    human_label: str  # e.g. "human (illustrative data)" or "human (answers.csv)"
+
+    @property
+    def illustrative(self) -> bool:
+        return ILLUSTRATIVE in self.human_label
+
+    def metadata(self) -> dict[str, Any]:
+        return {"kind": self.kind, "scenarios": list(self.scenarios), "size": self.size, "seed": self.seed,
+                "human_data": self.human_label, "illustrative": self.illustrative}
+
+
+def default_size(kind: str, available: int) -> int:
+    """The paper's size for this kind (303 labels, 50 explanations), or all there are."""
+    return min(sft.PAPER_SIZE[kind], available)
+
+
+def _usable(human: pd.DataFrame, kind: str, ids: list[str]) -> int:
+    rows = human[human["scenario"].isin(ids) & human["decision"].isin(["yes", "no"])]
+    if kind == "explanations":
+        rows = rows[rows["explanation"].map(sft._has_text)]
+    return len(rows)
+
+
+def prepare_dataset(human: pd.DataFrame, human_label: str, scenarios: list[Scenario], kind: str, *,
+                    scenario_ids: list[str] | None = None, size: int | None = None, seed: int = 0,
+                    out: Path | None = None) -> Dataset:
+    """Build a dataset and write it as JSONL (default: cache/finetune/datasets/...).
+
+    scenario_ids: one id = a per-scenario dataset, several = pooled, None = all.
+    size: None = the paper's size for the kind, or every usable answer if fewer.
+    """
+    if kind not in sft.KINDS:
+        raise UserError(f"unknown dataset kind '{kind}'; use one of {', '.join(sft.KINDS)}")
+    ids = list(scenario_ids) if scenario_ids else [s.id for s in scenarios]
+    if size is None:
+        size = default_size(kind, _usable(human, kind, ids)) or None
+    examples = sft.build_examples(human, scenarios, kind, scenario_ids=ids, size=size, seed=seed)
+    if out is None:
+        where = ids[0] if len(ids) == 1 else f"pooled{len(ids)}"
+        tag = ILLUSTRATIVE if ILLUSTRATIVE in human_label else "human"
+        out = paths.finetune_dir() / "datasets" / f"{kind}-{where}-n{len(examples)}-s{seed}-{tag}.jsonl"
+    sft.write_jsonl(examples, out)
+    return Dataset(Path(out), kind, tuple(ids), len(examples), seed, human_label)
+
+
+def train_local(dataset: Dataset, *, base: str = lora.DEFAULT_BASE,
+                progress: Callable[[int, int, float], None] | None = None, **settings: Any) -> lora.AdapterResult:
+    """Train (or find) a LoRA adapter on a dataset and register it."""
+    result = lora.train_adapter(dataset.path, base=base, seed=dataset.seed, progress=progress,
+                                metadata=dataset.metadata(), **settings)
+    registry.record({"model": result.model_name, "provider": "local", "base": base,
+                     "adapter_id": result.adapter_id, "dataset_sha256": result.data_sha256,
+                     "dataset_file": str(dataset.path), "examples": result.examples,
+                     "hyperparameters": result.meta["settings"], "steps": result.steps,
+                     "final_loss": result.losses[-1],
+                     "train_seconds": result.seconds, **dataset.metadata()})
+    return result
+
+
+def train_per_scenario(human: pd.DataFrame, human_label: str, scenarios: list[Scenario], kind: str,
+                       scenario_ids: list[str], *, size: int | None = None, seed: int = 0,
+                       base: str = lora.DEFAULT_BASE, progress=None, **settings: Any) -> dict[str, lora.AdapterResult]:
+    """One local model per scenario, each trained only on that scenario's answers.
+
+    progress(scenario_id, step, total, loss) follows every training step.
+    Adapters already in the cache (same data and settings) are not retrained.
+    """
+    results = {}
+    for sid in scenario_ids:
+        data = prepare_dataset(human, human_label, scenarios, kind, scenario_ids=[sid], size=size, seed=seed)
+        step = (lambda s, t, loss, sid=sid: progress(sid, s, t, loss)) if progress else None
+        results[sid] = train_local(data, base=base, progress=step, **settings)
+    return results
+
+
+# -- the CLI subcommand ------------------------------------------------------
+
+def add_parser(commands) -> None:
+    """Register `finetune` on the CLI's subcommands (called from cli.py)."""
+    cmd = commands.add_parser("finetune", help="fine-tune a model on human answers; prints its name last")
+    cmd.add_argument("--human", type=Path, default=None,
+                     help="human-responses file (.csv/.parquet); default data/human_responses.csv, "
+                          "else illustrative (generated) answers")
+    cmd.add_argument("--kind", required=True, choices=sft.KINDS,
+                     help="labels: answer Yes/No only; explanations: the decision and the participant's reason")
+    cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
+                     help="train on this scenario (repeat to pool several; default: all, pooled)")
+    cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
+    cmd.add_argument("--size", type=int, default=None,
+                     help="examples to draw (default: the paper's 303 labels / 50 explanations, or all there are)")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the draw and of training")
+    cmd.add_argument("--base", required=True, metavar="MODEL",
+                     help="local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service)")
+    cmd.add_argument("--dry-run", action="store_true",
+                     help="validate, count tokens and price the training, then stop")
+    cmd.add_argument("--out", type=Path, default=None, help="where to write the JSONL dataset")
+    cmd.add_argument("--epochs", type=int, default=None,
+                     help=f"passes over the data (local default {lora.LoraSettings.epochs}; OpenAI default auto)")
+    cmd.add_argument("--learning-rate", type=float, default=None, help="local: LoRA learning rate")
+    cmd.add_argument("--rank", type=int, default=None, help="local: LoRA rank")
+    cmd.add_argument("--max-steps", type=int, default=None, help="local: stop after this many steps")
+    cmd.add_argument("--base-url", default=None, help="OpenAI-compatible server for openai/ bases")
+    cmd.add_argument("--suffix", default=None, help="OpenAI: a name part for the ft: model")
+    cmd.add_argument("--poll-seconds", type=float, default=30.0, help="OpenAI: seconds between status checks")
+
+
+def _local_settings(args: argparse.Namespace) -> dict[str, Any]:
+    chosen = {"epochs": args.epochs, "learning_rate": args.learning_rate, "rank": args.rank,
+              "max_steps": args.max_steps}
+    return {k: v for k, v in chosen.items() if v is not None}
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run `finetune`; UserErrors propagate to the CLI, which prints one line."""
+    from . import human as human_data
+    from . import scenarios as scenario_files
+    from .models import parse_model
+
+    spec = parse_model(args.base, args.base_url)
+    if spec.provider == "openai" and (args.learning_rate or args.rank or args.max_steps):
+        raise UserError("--learning-rate, --rank and --max-steps apply to local bases; "
+                        "OpenAI takes --epochs only here")
+    chosen = scenario_files.load_scenarios(args.scenarios)
+    if args.scenario_ids:
+        chosen = scenario_files.select(chosen, args.scenario_ids)
+    answers, label = human_data.human_or_illustrative(args.human, chosen)
+    if ILLUSTRATIVE in label:
+        _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
+    data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
+                           size=args.size, seed=args.seed, out=args.out)
+    if spec.provider == "local":
+        settings = lora.LoraSettings(**{**_local_settings(args), "seed": args.seed})
+        report = sft.validate(data.path, spec.name, epochs=settings.epochs)
+        steps = lora.planned_steps(report.examples, settings)
+        print(report.table())
+        print(f"{'optimiser steps':<16} {steps} (batch {settings.batch_size}); "
+              f"about {lora.estimated_seconds(report.total_tokens * settings.epochs) / 60:.1f} min on this CPU")
+    else:
+        report = sft.validate(data.path, spec.name, epochs=args.epochs)
+        print(report.table())
+    print(f"{'human data':<16} {label}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if args.dry_run:
+        print("dry run: nothing was uploaded or trained")
+        return 0
+    if spec.provider == "local":
+        result = train_local(data, base=spec.name, progress=lora.print_progress, **_local_settings(args))
+        how = "found in the cache, not retrained" if result.cached else f"trained in {result.seconds:.0f} s"
+        print(f"adapter {result.adapter_id}: {how}; loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} "
+              f"over {result.steps} steps")
+        print(result.model_name)
+        return 0
+    from . import finetune_openai
+
+    hyper = {"n_epochs": args.epochs} if args.epochs else None
+    name = finetune_openai.finetune(data.path, spec.name, base_url=args.base_url, hyperparameters=hyper,
+                                    suffix=args.suffix, seed=args.seed, poll_seconds=args.poll_seconds,
+                                    metadata=data.metadata(), progress=_say)
+    if spec.base_url != "https://api.openai.com/v1":
+        print(f"note: this model lives on {spec.base_url}; pass --base-url {spec.base_url} to use it")
+    print(name)
+    return 0
