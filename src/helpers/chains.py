@@ -122,13 +122,15 @@ def walk(chains: list[Chain], progress: Progress, spend: Spend | None = None) ->
         units = [(c, c.next_unit()) for c in chains if c.status == "pending"]
         if not units:
             break
-        missing = {u.key for c, u in units if c.model.lookup(u.key) is None}
-        progress.cached += len(units) - len(missing)
+        found = {u.key: c.model.lookup(u.key) for c, u in units}  # one read per answer
+        missing = {k for k, v in found.items() if v is None}
+        progress.cached += len(units) - len(missing)  # a twin of a missing answer waits for its call
         progress.notify()
         if missing and spend is not None:
             spend(_round_buckets([(c, u) for c, u in units if u.key in missing]), missing)
+            found.update((u.key, c.model.lookup(u.key)) for c, u in units if u.key in missing)
         for chain, unit in units:
-            result = chain.model.lookup(unit.key)
+            result = found[unit.key]
             if result is None:
                 chain.status = "failed" if unit.key in progress.failed_keys else "not run"
                 continue
