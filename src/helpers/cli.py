@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse to start if the estimated cost exceeds D dollars")
     run.add_argument("--poll-seconds", type=float, default=30.0, help="batch polling interval")
     run.add_argument("--out", type=Path, default=None, help="write the bucket table (.csv or .parquet)")
+    run.add_argument("--responses", type=Path, default=None, metavar="FILE",
+                     help="write every answer, one row each (.csv or .parquet)")
     est = commands.add_parser("estimate", help="calls, tokens, dollars and time of a run; spends nothing")
     _add_run_arguments(est)
     from . import finetune  # issue 7: fine-tuning (implementation in finetune.py)
@@ -78,12 +80,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _write(table: pd.DataFrame, out: Path) -> None:
-    if out.suffix == ".csv":
-        table.to_csv(out, index=False)
-    elif out.suffix == ".parquet":
-        table.to_parquet(out, index=False)
-    else:
-        raise UserError(f"--out {out}: use a .csv or .parquet file name")
+    if out.suffix not in (".csv", ".parquet"):
+        raise UserError(f"{out}: use a .csv or .parquet file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".csv":
+            table.to_csv(out, index=False)
+        else:
+            table.to_parquet(out, index=False)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}; choose another path") from None
 
 
 def _setup(args: argparse.Namespace):
@@ -145,8 +151,9 @@ class _TerminalProgress:
 def cmd_run(args: argparse.Namespace) -> int:
     from . import experiment, stats
 
-    if args.out is not None and args.out.suffix not in (".csv", ".parquet"):
-        raise UserError(f"--out {args.out}: use a .csv or .parquet file name")
+    for flag, path in (("--out", args.out), ("--responses", args.responses)):
+        if path is not None and path.suffix not in (".csv", ".parquet"):
+            raise UserError(f"{flag} {path}: use a .csv or .parquet file name")
     if args.max_cost is not None and args.max_cost < 0:
         raise UserError(f"--max-cost must be 0 or more, got {args.max_cost}")
     chosen, config, limits = _setup(args)
@@ -163,6 +170,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write(table, args.out)
         print(f"wrote {len(table)} buckets to {args.out}")
+    if args.responses is not None:
+        _write(result.responses, args.responses)
+        print(f"wrote {len(result.responses)} answers to {args.responses}")
     spent = result.progress
     cost = f"${table['cost_usd'].sum():.4f}" if table["cost_usd"].notna().all() else "unknown"
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "

@@ -179,28 +179,56 @@ class Estimate:
     cached: int
     calls: int  # requests that would be made
     prompt_tokens: int
-    completion_tokens: int  # upper bound for sampled answers (max_tokens each)
-    cost: float | None  # upper bound in dollars; None if some model has no price
+    completion_tokens: int  # expected: calibrated on cached answers where there are any
+    completion_max: int  # upper bound: max_tokens for every sampled answer
+    cost: float | None  # expected dollars; None if some model has no price
+    cost_max: float | None  # upper bound in dollars, what --max-cost is checked against
     seconds: float
+    calibrated_on: int  # cached sampled answers whose lengths calibrate the expectation
     notes: list[str]
 
     def table(self) -> str:
-        cost = "unknown (no price in prices.toml)" if self.cost is None else f"${self.cost:.4f} at most"
+        def dollars(value: float | None) -> str:
+            return "unknown (no price in prices.toml)" if value is None else f"${value:.4f}"
+
+        basis = (f"expected from {self.calibrated_on} cached answers" if self.calibrated_on
+                 else "no cached answers to calibrate on: the bound")
         rows = [("answers needed", f"{self.answers}"), ("already cached", f"{self.cached}"),
                 ("requests to make", f"{self.calls}"), ("prompt tokens", f"{self.prompt_tokens}"),
-                ("completion tokens", f"{self.completion_tokens} at most"), ("cost", cost),
+                ("completion tokens", f"{self.completion_tokens} ({basis}); at most {self.completion_max}"),
+                ("cost", f"{dollars(self.cost)} expected; at most {dollars(self.cost_max)}"),
                 ("time", f"{self.seconds / 60:.1f} min ({self.seconds:.0f} s)")]
         return "\n".join(f"{k:<18} {v}" for k, v in rows)
 
 
+def _answer_lengths(buckets: list[Bucket], found: dict) -> dict[tuple[str, int], tuple[float, int]]:
+    """Mean completion tokens (and how many answers) per (model, max_tokens) among the
+    sampled answers of this plan already in the cache: a measured answer length."""
+    sums: dict[tuple[str, int], list[float]] = {}
+    for bucket in buckets:
+        for unit in bucket.units:
+            result = found.get(unit.key)
+            if unit.kind == "generate" and result is not None:
+                entry = sums.setdefault((bucket.model.spec.name, unit.params["max_tokens"]), [0.0, 0])
+                entry[0] += result["completion_tokens"]
+                entry[1] += 1
+    return {k: (total / count, count) for k, (total, count) in sums.items()}
+
+
 def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limits(),
              batch: bool = False) -> Estimate:
-    """What the run would make and cost; makes no calls and spends nothing."""
+    """What the run would make and cost; makes no calls and spends nothing.
+
+    Prompt tokens are counted with the model's tokenizer. Completion tokens are an
+    expectation where answers of the same prompts are cached (their mean length)
+    and the max_tokens bound otherwise; both the expectation and the bound are given.
+    """
     prices = pricing.load_prices()
     with open_cache() as cache:
         buckets = plan(config, scenarios, cache)
-        keys = [u.key for b in buckets for u in b.units]
-        missing = {k for k in keys if k not in cache}
+        found = {u.key: cache.get(u.key) for b in buckets for u in b.units}
+        missing = {k for k, v in found.items() if v is None}
+        lengths = _answer_lengths(buckets, found)
         calls = _calls(buckets, missing, limits)
         # Chains: walk the cached turns, then project the rest; a later turn's prompt
         # also carries the reasoning answers not written yet (reasoning_tokens each).
@@ -209,27 +237,35 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
         chains.walk(chain_list, walked)
         projected = chains.projected_calls(chain_list, config.reasoning_tokens)
         notes: list[str] = []
-        prompt = completion = 0
+        prompt = completion = completion_max = 0
         cost: float | None = 0.0
+        cost_max: float | None = 0.0
         seconds_by_model: dict[str, float] = {}
         for call, unknown in [(call, 0) for call in calls] + projected:
-            spec = call.model.spec
-            p, c = _prompt_tokens(call) + unknown, _completion_bound(call)
-            prompt, completion = prompt + p, completion + c
+            spec, unit = call.model.spec, call.units[0]
+            p, bound = _prompt_tokens(call) + unknown, _completion_bound(call)
+            c = bound
+            if unit.kind == "generate" and unknown == 0 and (spec.name, unit.params["max_tokens"]) in lengths:
+                c = min(bound, round(lengths[spec.name, unit.params["max_tokens"]][0] * len(call.units)))
+            prompt, completion, completion_max = prompt + p, completion + c, completion_max + bound
             price = pricing.price_for(spec.provider, spec.model, prices)
             if price is None:
-                cost = None
+                cost = cost_max = None
                 notes.append(f"no price for {spec.name} in prices.toml")
-            elif cost is not None:
+            elif cost is not None and cost_max is not None:
                 cost += price.cost(p, c, batch=batch)
+                cost_max += price.cost(p, bound, batch=batch)
             seconds_by_model[spec.name] = seconds_by_model.get(spec.name, 0.0) + _call_seconds(call, p + c, limits)
     if batch and (calls or projected):
         notes.append("Batch API: results arrive within 24 hours; the time above is for online calls")
         if projected:
             notes.append("Batch API with a multi-turn variant: one batch per turn, each up to 24 hours")
-    wanted = len(keys) + chains.turns_wanted(chain_list)
-    return Estimate(wanted, len(keys) - len(missing) + walked.cached, len(calls) + len(projected),
-                    prompt, completion, cost, max(seconds_by_model.values(), default=0.0), sorted(set(notes)))
+    answers = sum(len(b.units) for b in buckets)
+    return Estimate(answers + chains.turns_wanted(chain_list), answers - len(missing) + walked.cached,
+                    len(calls) + len(projected),
+                    prompt, completion, completion_max, cost, cost_max,
+                    max(seconds_by_model.values(), default=0.0),
+                    sum(count for _, count in lengths.values()), sorted(set(notes)))
 
 
 def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
@@ -253,11 +289,12 @@ def run(config: RunConfig, scenarios: list[Scenario], *, make_calls: bool = True
     (nothing is spent) and the rest come back with status 'not run'."""
     if make_calls and max_cost is not None:
         guess = estimate(config, scenarios, limits, batch=batch)
-        if guess.cost is None:
+        if guess.cost_max is None:
             raise UserError(f"cannot check --max-cost: {guess.notes[0]}; add it or drop --max-cost")
-        if guess.cost > max_cost:
-            raise UserError(f"estimated cost ${guess.cost:.4f} exceeds --max-cost ${max_cost:.4f}; "
-                            "lower --samples or raise the limit")
+        # Checked against the bound (every answer max_tokens long), so no run can overspend.
+        if guess.cost_max > max_cost:
+            raise UserError(f"this run may cost up to ${guess.cost_max:.4f}, above --max-cost ${max_cost:.4f}; "
+                            "lower --samples or --max-tokens, or raise the limit")
     prices = pricing.load_prices()
     state = Progress(listeners=[progress] if progress else [])
 
