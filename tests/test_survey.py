@@ -221,3 +221,24 @@ def test_the_organiser_page_needs_the_key_when_one_is_set(monkeypatch):
     assert not survey.organiser_allowed("organiser", None)
     assert not survey.organiser_allowed("organiser", "s3cre")
     assert not survey.organiser_allowed("organiser", ["s3cret", "x"])  # a repeated ?key= is a list
+
+
+def test_a_database_that_cannot_be_written_is_one_line(tmp_path, scenarios):
+    blocked = survey.SurveyStore(tmp_path)  # a folder where the file should be
+    with pytest.raises(UserError, match=r"survey database .*: cannot be opened \(unable to open database file\)$"):
+        blocked.register(scenarios, "pilot")
+
+
+def test_a_write_locked_past_the_timeout_is_reported_not_lost_silently(store, scenarios, monkeypatch):
+    person = store.register(scenarios, "pilot")
+    question = store.questions(person, scenarios)[0]
+    monkeypatch.setattr(survey, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer that never lets go
+    try:
+        with pytest.raises(UserError, match=r"not saved \(database is locked\); please submit again"):
+            store.record(person, question, "yes", "why")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.record(person, question, "yes", "why")  # and it goes through once the lock is gone

@@ -161,19 +161,25 @@ class SurveyStore:
     @contextmanager
     def _write(self):
         """One transaction that takes the write lock at once (waiting up to the
-        busy timeout for other writers) and commits or rolls back as a whole."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        busy timeout for other writers) and commits or rolls back as a whole.
+        A database failure (disk full, locked past the timeout) is a UserError:
+        the page says the answer was not saved, and the participant's text stays
+        in the form to submit again."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as conn:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(SCHEMA)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            raise UserError(f"survey database {self.path}: not saved ({exc}); please submit again") from None
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Rows of a query; [] when the database does not exist yet (never creates it)."""
