@@ -9,25 +9,16 @@ with app.setup:
     import marimo as mo
 
     from helpers import scenarios, survey
+    from helpers.errors import UserError
     from helpers.notebook import NotebookParams, attempt
 
 
 @app.cell
 def _():
-    mo.md(r"""
-    # A short survey about everyday decisions
-
-    You will read 10 short situations. In each one there is a rule, and a reason
-    to make an exception to it. Decide what you would do (**Yes** or **No**) and say
-    in a sentence or two why. It takes about ten minutes.
-    """)
-    return
-
-
-@app.cell
-def _():
-    params = NotebookParams.from_cli(dict(mo.cli_args()))
-    survey_scenarios = scenarios.load_scenarios(params.scenarios)
+    params = attempt(NotebookParams.from_cli, dict(mo.cli_args()))
+    survey_scenarios = params if isinstance(params, UserError) else attempt(scenarios.load_scenarios, params.scenarios)
+    mo.stop(isinstance(survey_scenarios, UserError),
+            mo.callout(mo.plain_text(f"The survey cannot start: {survey_scenarios}"), kind="danger"))
     store = survey.SurveyStore()
     # The URL is read once per session: `?p=CODE` brings a participant back,
     # `?view=organiser` (with `&key=...` when a key is set) shows the organiser's page.
@@ -37,6 +28,18 @@ def _():
     # With no browser (HTML export, script run) nobody can take part: show the organiser's summary.
     in_browser = mo.app_meta().request is not None
     return in_browser, organiser, params, store, survey_scenarios, url_code
+
+
+@app.cell
+def _(survey_scenarios):
+    mo.md(f"""
+    # A short survey about everyday decisions
+
+    You will read {len(survey_scenarios)} short situations. In each one there is a rule,
+    and a reason to make an exception to it. Decide what you would do (**Yes** or **No**)
+    and say in a sentence or two why. It takes about a minute per situation.
+    """)
+    return
 
 
 @app.cell

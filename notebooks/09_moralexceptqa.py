@@ -31,8 +31,8 @@ def _():
 
 @app.cell
 def _():
-    params = NotebookParams.from_cli(dict(mo.cli_args()))
-    data = attempt(moralexceptqa.load_moralexceptqa, params.moralexceptqa)
+    params = attempt(NotebookParams.from_cli, dict(mo.cli_args()))
+    data = params if isinstance(params, UserError) else attempt(moralexceptqa.load_moralexceptqa, params.moralexceptqa)
     mo.stop(isinstance(data, UserError), mo.callout(mo.plain_text(f"MoralExceptQA not available: {data}"), kind="warn"))
     return data, params
 
