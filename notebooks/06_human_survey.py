@@ -170,7 +170,7 @@ def _(in_browser, organiser, params, store, survey_scenarios):
         (scenario x level; levels are drawn uniformly, so buckets fill evenly on average):
         """),
         mo.ui.table(store.bucket_table(survey_scenarios), selection=None, page_size=50),
-        export_button if in_browser else mo.md("*(Export: open the survey with `?view=organiser`.)*"),
+        export_button if in_browser else mo.md("*(To export, open the organiser's page that `make survey` prints.)*"),
     ])
     return (export_button,)
 
