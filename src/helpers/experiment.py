@@ -346,6 +346,7 @@ def _rows(bucket: Bucket, config: RunConfig, found: dict, failed: set[str]) -> l
     base = {"model": bucket.model.spec.name, "variant": bucket.variant, "scenario": bucket.scenario.id,
             "level": bucket.level, "value": bucket.scenario.levels[bucket.level - 1], "mode": config.mode}
     action = action_of(bucket.scenario.render(bucket.level))
+    decisions: dict[str, str] = {}  # answers repeat (at temperature 0, all of them): parse each text once
     rows = []
     for unit in bucket.units:
         result = found.get(unit.key)
@@ -359,6 +360,9 @@ def _rows(bucket: Bucket, config: RunConfig, found: dict, failed: set[str]) -> l
                 mass = result["p_yes"] + result["p_no"]
                 row.update(p_refusal=result["p_no"] / mass if mass > 0 else float("nan"), yes_no_mass=mass)
             else:
-                row.update(decision=parse_answer(result["text"], action), text=result["text"])
+                text = result["text"]
+                if text not in decisions:
+                    decisions[text] = parse_answer(text, action)
+                row.update(decision=decisions[text], text=text)
         rows.append(row)
     return rows
