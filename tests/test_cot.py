@@ -152,3 +152,16 @@ def test_batch_api_runs_one_batch_per_turn(fake_openai, run_cli):
     assert len(fake_openai.batches) == 3
     assert out.strip().splitlines()[-1] == "calls: 3 made, 0 cached, 0 failed"
     assert "  0.000 " in out  # the level-6 chain decides yes
+
+
+def test_exact_buckets_of_several_chains_have_the_se_of_their_mean():
+    from helpers import stats
+
+    rows = pd.DataFrame([{"model": "m", "variant": "cot", "scenario": "s", "level": 1, "mode": "exact",
+                          "status": "ok", "p_refusal": p, "yes_no_mass": 0.9, "prompt_tokens": 1,
+                          "completion_tokens": 1, "cost_usd": 0.0} for p in (0.2, 0.6)])
+    bucket = stats.refusal_rates(rows).iloc[0]
+    assert bucket["refusal_rate"] == pytest.approx(0.4) and bucket["n"] == 2
+    assert bucket["se"] == pytest.approx(0.2) and "2 sampled reasoning chains" in bucket["se_note"]
+    single = stats.refusal_rates(rows.iloc[:1]).iloc[0]
+    assert pd.isna(single["se"]) and single["se_note"].startswith("no SE")

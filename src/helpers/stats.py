@@ -17,6 +17,7 @@ BUCKET = ["model", "variant", "scenario", "level"]
 SE_NOTES = {
     "sampled": "binomial SE sqrt(p(1-p)/(yes+no)); 95% Wilson interval",
     "exact": "no SE: an exact probability from one forward pass, not a sample",
+    "exact_chains": "SE of the mean over {n} sampled reasoning chains, each read as an exact probability",
 }
 
 
@@ -73,9 +74,13 @@ def _sampled_bucket(decisions: pd.Series) -> dict:
 def _exact_bucket(ok: pd.DataFrame) -> dict:
     rate = float(ok["p_refusal"].mean()) if len(ok) else float("nan")
     mass = float(ok["yes_no_mass"].mean()) if len(ok) else float("nan")
-    return {"yes": 0, "no": 0, "invalid": 0, "refusal_rate": rate, "se": float("nan"),
+    se, note = float("nan"), SE_NOTES["exact"]
+    if len(ok) > 1:  # several chains (chains.py): their sampled reasoning makes the mean vary
+        se = float(ok["p_refusal"].std(ddof=1) / np.sqrt(len(ok)))
+        note = SE_NOTES["exact_chains"].format(n=len(ok))
+    return {"yes": 0, "no": 0, "invalid": 0, "refusal_rate": rate, "se": se,
             "ci_low": float("nan"), "ci_high": float("nan"), "yes_no_mass": mass,
-            "measure": "exact", "se_note": SE_NOTES["exact"]}
+            "measure": "exact", "se_note": note}
 
 
 # --- Comparing agents with humans ------------------------------------------
