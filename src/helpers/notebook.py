@@ -17,7 +17,9 @@ from .models import DEFAULT_MODEL
 
 KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm",
          "human", "study", "moralexceptqa",
-         "variant", "scenario", "level", "max-tokens", "reasoning-tokens", "examples"}
+         "variant", "scenario", "level", "max-tokens", "reasoning-tokens", "examples",
+         # notebooks 04 and 05 (fine-tuning) read these through helpers.finetune.TrainingParams
+         "labels-size", "explanations-size", "epochs", "max-steps", "seed", "train-scenario"}
 
 
 def _items(value: Any) -> list[str]:
