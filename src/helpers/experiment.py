@@ -125,7 +125,8 @@ def plan(config: RunConfig, scenarios: list[Scenario], cache) -> list[Bucket]:
     it needs; multi-turn variants are planned by chains.plan_chains."""
     kind = "yes_no" if config.mode == "exact" else "generate"
     count = 1 if config.mode == "exact" else config.samples
-    single = [v for v in config.variants if v not in config.chain_variants()]
+    chained = config.chain_variants()
+    single = [v for v in config.variants if v not in chained]
     buckets = []
     for name in config.models:
         model = CachedModel(parse_model(name, config.base_url), cache, config.timeout)
