@@ -31,7 +31,9 @@ def _():
 
     Each variant here is the baseline question with one added instruction naming the
     framework; the exact wording is in `variants.toml` (write your own variant there
-    and pick it below). Level 1 is the most severe exception.
+    and pick it below). Level 1 is the most severe exception. By default every bucket is
+    measured in `exact` mode (first-token probabilities, one forward pass each), which the
+    offline model does in a minute or two; `sample` mode parses written answers.
     """)
     return
 
