@@ -124,7 +124,8 @@ def walk(chains: list[Chain], progress: Progress, spend: Spend | None = None) ->
             break
         found = {u.key: c.model.lookup(u.key) for c, u in units}  # one read per answer
         missing = {k for k, v in found.items() if v is None}
-        progress.cached += len(units) - len(missing)  # a twin of a missing answer waits for its call
+        # As in experiment.run: twin chains share one missing answer, one call; the twin counts as cached.
+        progress.cached += len(units) - len(missing)
         progress.notify()
         if missing and spend is not None:
             spend(_round_buckets([(c, u) for c, u in units if u.key in missing]), missing)
