@@ -165,3 +165,14 @@ def test_exact_buckets_of_several_chains_have_the_se_of_their_mean():
     assert bucket["se"] == pytest.approx(0.2) and "2 sampled reasoning chains" in bucket["se_note"]
     single = stats.refusal_rates(rows.iloc[:1]).iloc[0]
     assert pd.isna(single["se"]) and single["se_note"].startswith("no SE")
+
+
+def test_twin_scenarios_share_their_chain(fake_openai, run_cli, tmp_path):
+    text = "".join(f'[[scenarios]]\nid = "{i}"\ntitle = "{i}"\nprompt = "Closed {{value}} ago. Do you open?"\n'
+                   f'levels = ["5 minutes", "1 minute"]\n' for i in ("a", "b"))
+    path = tmp_path / "twins.toml"
+    path.write_text(text)
+    code, out, _ = run_cli("run", "--model", "openai/m", "--base-url", fake_openai.base_url, "--scenarios",
+                           str(path), "--variant", "cot", "--mode", "sample", "--samples", "1", "--level", "2")
+    assert code == 0 and len(fake_openai.completions()) == 3
+    assert out.strip().splitlines()[-1] == "calls: 3 made, 3 cached, 0 failed"
