@@ -97,7 +97,7 @@ class Dilemma:
 
 
 def _probability(name: str, value) -> Fraction:
-    p = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    p = Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
     if not 0 < p <= 1:
         raise UserError(f"{name} must be a probability above 0 and at most 1, got {value}")
     return p

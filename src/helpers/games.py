@@ -216,7 +216,7 @@ def _number(where: str, name: str, value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise ConfigError(f"{where}: `{name}` must be a number, got {_type_name(value)}")
     # repr() keeps a TOML decimal exact: 1.2 becomes 6/5, not the nearest binary float.
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    return Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
 
 
 def _params(where: str, kind: Kind, raw: dict, game: Game | None = None) -> dict[str, Fraction]:

@@ -78,7 +78,9 @@ class Choice:
 def as_kappa(value: float | int | str | Fraction) -> Fraction:
     """κ as an exact fraction (0.3 -> 3/10), checked to lie in [0, 1]."""
     try:
-        kappa = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+        # repr(float(x)) is the shortest decimal that round-trips: 0.3 -> 3/10
+        # (numpy floats included), not the binary float's exact value.
+        kappa = Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
     except (ValueError, ZeroDivisionError):
         raise UserError(f"κ must be a number between 0 and 1, got {value!r}") from None
     if not 0 <= kappa <= 1:

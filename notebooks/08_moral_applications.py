@@ -1,0 +1,256 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="Moral applications: dilemmas and pricing")
+
+with app.setup:
+    import marimo as mo
+    import pandas as pd
+
+    from helpers import agents, dilemmas, duopoly, econ_plots, games, measures, play
+    from helpers.asking import AskConfig
+    from helpers.econ_notebook import EconParams, RoundsBar, TrainingBar
+    from helpers.engine import Limits
+    from helpers.errors import UserError
+    from helpers.notebook import NotebookProgress, attempt, spends_without_click
+    from helpers.preferences import choose, switch_points
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    # Moral applications: who bears the risk, and what price to set
+
+    **Claim (sibling study, Lu, Chen and Hansen; summary in `shared/seeds`):** agents
+    fine-tuned toward *homo economicus* or *homo moralis* behave differently outside the
+    games they were trained on: in moral dilemmas with autonomous vehicles and in
+    algorithmic pricing, the preferences embedded by fine-tuning change the moral and
+    market outcomes. We have the study's summary, not its numbers.
+
+    Two applications, each with its exact benchmark:
+
+    1. **Autonomous-vehicle dilemmas.** The agent rides in its own car when the brakes fail:
+       stay in lane (risk on the pedestrians) or swerve (risk on the car's occupants, itself
+       included). Homo economicus never swerves; homo moralis asks what its risk would be if
+       every car were set its way, and swerves when κ is large enough.
+    2. **Repeated duopoly pricing.** Two copies of an agent set prices round after round under
+       a stated linear demand. Benchmarks: the competitive (Bertrand-Nash) price, the
+       joint-profit (collusive) price, and the homo moralis equilibrium p(κ) between them.
+
+    The agents are the offline model and its fine-tuned versions from notebook 07 (the same
+    synthetic data and settings, so the adapters are reused when 07 ran first).
+    """)
+    return
+
+
+@app.cell
+def _():
+    params = EconParams.from_cli(dict(mo.cli_args()))
+    all_games = games.load_games(params.games)
+    return all_games, params
+
+
+@app.cell
+def _(params):
+    kappa_slider = mo.ui.slider(0.05, 1.0, step=0.05, value=max(0.05, params.kappa), show_value=True,
+                                label="κ of the homo moralis agent")
+    _fam = dilemmas.DEFAULT_FAMILY
+    passengers_pick = mo.ui.multiselect(options=["1", "2", "3", "4"], value=[str(v) for v in _fam["passengers"]],
+                                        label="people in the car")
+    pedestrians_pick = mo.ui.multiselect(options=["1", "2", "3", "5", "10"],
+                                         value=[str(v) for v in _fam["pedestrians"]], label="pedestrians")
+    p_in_pick = mo.ui.multiselect(options=["0.05", "0.1", "0.2", "0.4", "0.6", "0.8"],
+                                  value=[str(v) for v in _fam["p_passengers"]], label="risk in the car (swerve)")
+    p_out_pick = mo.ui.multiselect(options=["0.2", "0.5", "0.8", "1"],
+                                   value=[str(v) for v in _fam["p_pedestrians"]], label="risk on the road (stay)")
+    samples_slider = mo.ui.slider(1, 50, value=params.samples, show_value=True, label="answers per dilemma")
+    mo.vstack([kappa_slider, mo.hstack([passengers_pick, pedestrians_pick]), mo.hstack([p_in_pick, p_out_pick]),
+               samples_slider])
+    return kappa_slider, p_in_pick, p_out_pick, passengers_pick, pedestrians_pick, samples_slider
+
+
+@app.cell
+def _(params):
+    _m = duopoly.Market()
+    market_form = mo.ui.dictionary({
+        "a": mo.ui.number(value=_m.a, step=0.5, label="demand intercept a"),
+        "b": mo.ui.number(value=_m.b, step=0.1, label="own-price effect b"),
+        "d": mo.ui.number(value=_m.d, step=0.1, label="cross-price effect d"),
+        "cost": mo.ui.number(value=_m.cost, step=0.5, label="unit cost c"),
+        "p_max": mo.ui.number(value=_m.p_max, step=0.5, label="highest price"),
+    })
+    rounds_slider = mo.ui.slider(1, 50, value=params.rounds, show_value=True, label="rounds")
+    sessions_slider = mo.ui.slider(1, 20, value=params.sessions, show_value=True, label="sessions per pair")
+    train_button = mo.ui.run_button(label="Fine-tune the offline model (CPU, minutes)")
+    run_button = mo.ui.run_button(label="Run the missing calls")
+    mo.vstack([mo.md("**Market** (q = a − b·p + d·p_rival):"), market_form,
+               mo.hstack([rounds_slider, sessions_slider]), mo.hstack([train_button, run_button])])
+    return market_form, rounds_slider, run_button, sessions_slider, train_button
+
+
+@app.cell
+def _(p_in_pick, p_out_pick, passengers_pick, pedestrians_pick):
+    family = attempt(dilemmas.family, [int(v) for v in passengers_pick.value],
+                     [int(v) for v in pedestrians_pick.value], [float(v) for v in p_in_pick.value],
+                     [float(v) for v in p_out_pick.value])
+    mo.stop(isinstance(family, UserError), mo.callout(mo.md(f"**Dilemmas:** {family}"), kind="warn"))
+    dilemma_decisions = play.decisions(family)
+    return dilemma_decisions, family
+
+
+@app.cell
+def _(family, kappa_slider):
+    _rows = [{"#": _n + 1, "dilemma": d.describe(), "swerves from κ": ", ".join(f"{float(k):.3f}" for k in
+                                                                 switch_points(d.decision())) or "never (κ < 1)",
+              "κ = 0": "|".join(choose(d.decision(), 0).best),
+              f"κ = {kappa_slider.value:g}": "|".join(choose(d.decision(), kappa_slider.value).best)}
+             for _n, d in enumerate(family)]
+    mo.vstack([mo.md("## 1. Dilemmas: what each agent type would do\n\n"
+                     f"> {family[0].render()}\n\n*Derivation at κ = {kappa_slider.value:g}:* "
+                     f"{choose(family[0].decision(), kappa_slider.value).derivation}"),
+               mo.ui.table(_rows, selection=None)])
+    return
+
+
+@app.cell
+def _(kappa_slider, market_form):
+    market = attempt(duopoly.Market, **market_form.value)
+    mo.stop(isinstance(market, UserError), mo.callout(mo.md(f"**Market:** {market}"), kind="warn"))
+    benchmarks = market.benchmarks(kappa_slider.value)
+    mo.vstack([mo.md(f"## 2. Pricing: the benchmarks\n\n{market.rules()}"),
+               mo.ui.table(benchmarks.round(3), selection=None),
+               econ_plots.moralis_prices(market, kappa_slider.value)])
+    return benchmarks, market
+
+
+@app.cell
+def _(all_games, kappa_slider, params, train_button):
+    # The same fine-tuning as notebook 07: waits for the button in a browser (earlier
+    # adapters load at once), trains straight away in an export or a script run.
+    _why = agents.lora_status()
+    _train = train_button.value or spends_without_click(mo.app_meta())
+    trained, train_note = [], _why or ""
+    if _why is None and params.finetune:
+        for _kappa in (0.0, kappa_slider.value):
+            _bar = TrainingBar(f"fine-tuning toward κ = {_kappa:g}")
+            _agent = attempt(agents.fine_tune, all_games, _kappa, params.train, train=_train, progress=_bar)
+            _bar.close()
+            if isinstance(_agent, UserError):
+                train_note = str(_agent)
+            elif _agent is not None:
+                trained.append(_agent)
+    return train_note, trained
+
+
+@app.cell
+def _(params, train_note, trained):
+    agent_list = [agents.base_agent()] + trained + [agents.Agent(f"other: {m}", m, None) for m in params.models]
+    labels = {a.model: a.label for a in agent_list}
+    _status = (f"**Fine-tuning unavailable:** {train_note}. Only the base model plays below."
+               if train_note else agents.training_line(trained) if trained else
+               "No fine-tuned agents yet: press **Fine-tune the offline model** (adapters are cached).")
+    mo.vstack([mo.md("## 3. Agents"), mo.md(_status), mo.ui.table(agents.describe(agent_list), selection=None)])
+    return agent_list, labels
+
+
+@app.cell
+def _(labels, params, samples_slider):
+    ask_config = attempt(AskConfig, models=tuple(labels), samples=samples_slider.value,
+                         temperature=params.temperature, max_tokens=params.max_tokens, base_url=params.base_url)
+    mo.stop(isinstance(ask_config, UserError), mo.callout(mo.md(f"**Cannot run:** {ask_config}"), kind="danger"))
+    limits = Limits(rpm=params.rpm)
+    return ask_config, limits
+
+
+@app.cell
+def _(ask_config, family, limits, run_button):
+    # Cached answers are free; new calls wait for the button (an export or a
+    # script run cannot click, so it makes the offline calls).
+    spend = run_button.value or spends_without_click(mo.app_meta())
+    _bar = NotebookProgress("Asking every dilemma")
+    _outcome = attempt(play.play, ask_config, family, make_calls=spend, limits=limits, progress=_bar)
+    _bar.close()
+    mo.stop(isinstance(_outcome, UserError), mo.callout(mo.md(f"**Cannot run:** {_outcome}"), kind="danger"))
+    dilemma_answers, dilemma_result = _outcome
+    return dilemma_answers, dilemma_result, spend
+
+
+@app.cell
+def _(dilemma_answers, dilemma_decisions, dilemma_result, family, kappa_slider, labels):
+    _rates = measures.cooperation_rates(dilemma_answers, dilemma_decisions)
+    _predicted = measures.predicted_cooperation(dilemma_decisions, [0.0, kappa_slider.value])
+    _missing = dilemma_result.stats.missing
+    _note = f" {_missing} answers are not cached yet: press the run button." if _missing else ""
+    mo.vstack([mo.md(f"## 4. Dilemmas: what the agents do\n\n`{dilemma_result.stats.line()}`.{_note} "
+                     "Share of valid answers that swerve (take the risk onto the car), with 95% Wilson "
+                     "intervals; answers that do not open with *stay* or *swerve* are invalid and left out."),
+               econ_plots.cooperation(_rates, _predicted, labels, kappa_slider.value,
+                                      {"av_dilemma": "Autonomous vehicle (dilemmas numbered as in section 1)"},
+                                      ylabel="share swerving",
+                                      ticks={d.item: str(_n + 1) for _n, d in enumerate(family)}),
+               mo.ui.table(_rates.drop(columns=["game"]).round(3), selection=None)])
+    return
+
+
+@app.cell
+def _(dilemma_answers, dilemma_decisions, labels):
+    _fits = {labels[m]: measures.implied_kappa(g, dilemma_decisions)
+             for m, g in dilemma_answers.groupby("model", sort=False)}
+    _rows = [{"agent": k, "implied κ": f.kappa, "95% low": f.ci_low, "95% high": f.ci_high, "valid answers": f.n,
+              "p vs random": f.p_uniform, "note": f.note} for k, f in _fits.items()]
+    mo.vstack([mo.md("The κ implied by the dilemma answers alone (same logit model and likelihood-ratio "
+                     "interval as notebook 07):"), mo.ui.table(_rows, selection=None)])
+    return
+
+
+@app.cell
+def _(agent_list, ask_config, limits, market, rounds_slider, sessions_slider, spend):
+    _bar = RoundsBar("Repeated pricing", len(agent_list) * rounds_slider.value)
+    _tables = []
+    for _agent in agent_list:
+        _bar.label = _agent.label
+        _tables.append(attempt(duopoly.play, ask_config, market, (_agent.model, _agent.model),
+                               rounds=rounds_slider.value, sessions=sessions_slider.value, pair=_agent.label,
+                               make_calls=spend, limits=limits, progress=_bar))
+    _bar.close()
+    _error = next((t for t in _tables if isinstance(t, UserError)), None)
+    mo.stop(_error is not None, mo.callout(mo.md(f"**Cannot run:** {_error}"), kind="danger"))
+    prices = pd.concat(_tables, ignore_index=True)
+    return (prices,)
+
+
+@app.cell
+def _(benchmarks, market, prices):
+    _summary = duopoly.summary(prices, market)
+    _waiting = int((prices["status"] == "not run").sum())
+    _note = f" {_waiting} sessions wait for the run button." if _waiting else ""
+    mo.vstack([mo.md("## 5. Pricing: what the agents do\n\nEach agent plays against a copy of itself "
+                     "(firm 1 and firm 2 sample their own answers). Red crosses mark invalid answers, after "
+                     "which the firm's previous price stood. `profit_gain` is (profit − Nash profit) / "
+                     "(collusive profit − Nash profit) over the last rounds: 0 is competitive, 1 collusive."
+                     + _note),
+               econ_plots.price_paths(prices, benchmarks), mo.ui.table(_summary.round(3), selection=None)])
+    return
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    ## What this does and does not show
+
+    - The offline model is SmolLM2-135M-Instruct (135M parameters). Its answers are real
+      measurements **of that small model**; many are invalid (not a choice at all), and
+      those are shown, not guessed. They say nothing about GPT-4o or any model the sibling
+      study used; pass `--model openai/...` (or an OpenAI-compatible server) for those.
+    - The fine-tuned agents learned from **synthetic** game data only (notebook 07): neither
+      dilemmas nor pricing were in their training. Whatever they do here is transfer, or its
+      absence.
+    - The dilemma's "everyone-as-me" payoff assumes the agent is equally likely to be anyone
+      involved in such an accident; the pricing benchmarks assume the stated linear demand.
+      Both are modelling choices, stated in `helpers/dilemmas.py` and `helpers/duopoly.py`.
+    """)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
