@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers import experiment, local_model, lora, models, registry, scenarios, sft
+from helpers import experiment, local_model, lora, models, scenarios, sft
 from helpers.errors import UserError
 from helpers.prompting import build_messages
 
@@ -46,6 +46,10 @@ def test_a_few_real_steps_change_the_answers_and_the_second_call_trains_nothing(
     # The adapted model is measured like any other, through the cache.
     chosen = grocery(repo)
     base_rows = experiment.run(experiment.RunConfig(models=(BASE,)), chosen).responses
+    # estimate takes the name too: tokens from the base tokenizer, $0, nothing cached yet.
+    guess = experiment.estimate(experiment.RunConfig(models=(result.model_name,)), chosen)
+    assert (guess.answers, guess.cached, guess.cost) == (6, 0, 0)
+    assert guess.prompt_tokens == base_rows["prompt_tokens"].sum()
     tuned = experiment.run(experiment.RunConfig(models=(result.model_name,)), chosen)
     assert tuned.stats.made == 6
     # Trained only on "Yes", it refuses less than the base model at every level.
@@ -54,24 +58,17 @@ def test_a_few_real_steps_change_the_answers_and_the_second_call_trains_nothing(
     again = experiment.run(experiment.RunConfig(models=(result.model_name,)), chosen)
     assert (again.stats.made, again.stats.cached) == (0, 6)
 
+    # The adapter's weights are part of the model's identity in cache keys.
+    identity = models.identity(models.parse_model(result.model_name))
+    base_identity = models.identity(models.parse_model(BASE))
+    assert identity["model"] == result.model_name.removeprefix("local/")
+    assert identity["weights"] == base_identity["weights"]
+    assert len(identity["adapter"]) == 64 and "adapter" not in base_identity
+
     # Same data and settings: found in the cache, nothing trained.
     second = lora.train_adapter(path, seed=0, batch_size=2, max_steps=3, learning_rate=5e-3,
                                 progress=lambda *a: pytest.fail("trained again"))
     assert second.cached and second.model_name == result.model_name and second.losses == result.losses
-
-
-@pytest.mark.slow
-def test_adapter_identity_enters_the_cache_key(repo, tmp_path):
-    path = yes_dataset(repo, tmp_path / "yes.jsonl", n=2)
-    result = lora.train_adapter(path, batch_size=2, max_steps=1)
-    spec = models.parse_model(result.model_name)
-    identity = models.identity(spec)
-    base_identity = models.identity(models.parse_model(BASE))
-    assert identity["model"] == spec.model and identity["weights"] == base_identity["weights"]
-    assert len(identity["adapter"]) == 64 and "adapter" not in base_identity
-    # estimate counts the adapted model's tokens with the base tokenizer and prices it at $0.
-    guess = experiment.estimate(experiment.RunConfig(models=(result.model_name,)), grocery(repo))
-    assert guess.answers == 6 and guess.prompt_tokens > 6 * 40 and guess.cost == 0
 
 
 def test_adapter_ids_hash_data_and_settings(repo, tmp_path):
@@ -105,57 +102,3 @@ def test_bad_training_requests(repo, tmp_path, kwargs, message):
     path = yes_dataset(repo, tmp_path / "a.jsonl")
     with pytest.raises(UserError, match=message):
         lora.train_adapter(path, **kwargs)
-
-
-@pytest.mark.slow
-def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
-    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
-                             "--size", "4", "--seed", "3", "--base", BASE, "--max-steps", "2")
-    assert code == 0, err
-    name = out.strip().splitlines()[-1]
-    assert name.startswith(f"{BASE}+") and "ILLUSTRATIVE" in err and "step 2/2" in err
-    assert "examples         4" in out and "human (illustrative data)" in out
-    entry = registry.find(name)
-    assert entry["provider"] == "local" and entry["illustrative"] and entry["scenarios"] == ["grocery_prices"]
-    assert entry["size"] == 4 and entry["seed"] == 3 and entry["kind"] == "explanations"
-    code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
-    assert code == 0, err
-    assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
-    # The same command again finds the adapter instead of training.
-    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
-                             "--size", "4", "--seed", "3", "--base", BASE, "--max-steps", "2")
-    assert out.strip().splitlines()[-1] == name and "found in the cache" in out and "step 1" not in err
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
-    (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
-    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
-    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "invalid choice: 'stories'"),
-    (["--kind", "labels"], "the following arguments are required: --base"),
-    (["--kind", "labels", "--base", "openai/gpt-4o", "--human", "missing.csv"], "file not found"),
-])
-def test_cli_argument_errors(run_cli, argv, message):
-    code, _, err = run_cli("finetune", *argv)
-    last = err.strip().splitlines()[-1]
-    assert code == 2 and last.startswith("error: ") and message in last
-
-
-def test_cli_dry_run_prices_openai_training_without_a_key(run_cli, fake_openai):
-    code, out, err = run_cli("finetune", "--kind", "labels", "--scenario", "hospitality",
-                             "--base", "openai/gpt-4o-2024-08-06", "--dry-run")
-    assert code == 0, err
-    assert "examples         303" in out and "epochs           3" in out
-    assert "(estimate)" in out and out.strip().endswith("dry run: nothing was uploaded or trained")
-    assert fake_openai.requests == []
-
-
-def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
-    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "hospitality",
-                             "--base", "openai/gpt-4o-mini-2024-07-18", "--base-url", fake_openai.base_url,
-                             "--poll-seconds", "0", "--suffix", "hosp")
-    assert code == 0, err
-    name = out.strip().splitlines()[-1]
-    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:hosp:")
-    assert "running -> succeeded" in err
-    assert registry.find(name)["illustrative"]

@@ -102,18 +102,141 @@ def train_local(dataset: Dataset, *, base: str = lora.DEFAULT_BASE,
 
 def train_per_scenario(human: pd.DataFrame, human_label: str, scenarios: list[Scenario], kind: str,
                        scenario_ids: list[str], *, size: int | None = None, seed: int = 0,
-                       base: str = lora.DEFAULT_BASE, progress=None, **settings: Any) -> dict[str, lora.AdapterResult]:
+                       base: str = lora.DEFAULT_BASE, train: bool = True, progress=None,
+                       **settings: Any) -> dict[str, lora.AdapterResult]:
     """One local model per scenario, each trained only on that scenario's answers.
 
-    progress(scenario_id, step, total, loss) follows every training step.
     Adapters already in the cache (same data and settings) are not retrained.
+    train=False only looks in the cache: scenarios without an adapter are left
+    out of the result. progress(scenario_id, step, total, loss) follows every step.
     """
     results = {}
     for sid in scenario_ids:
         data = prepare_dataset(human, human_label, scenarios, kind, scenario_ids=[sid], size=size, seed=seed)
+        if not train:
+            found = lora.find_adapter(data.path, base=base, seed=seed, **settings)
+            if found is not None:
+                results[sid] = found
+            continue
         step = (lambda s, t, loss, sid=sid: progress(sid, s, t, loss)) if progress else None
         results[sid] = train_local(data, base=base, progress=step, **settings)
     return results
+
+
+# -- notebooks 04 and 05 -------------------------------------------------------
+
+NOTEBOOK_ARGS = {"labels-size", "explanations-size", "epochs", "max-steps", "seed", "train-scenario"}
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """The fine-tuning notebooks' own arguments (the rest are NotebookParams').
+
+    Defaults are sized so that `make report` trains within a few minutes on two
+    CPU cores; the paper's sizes are --labels-size 303 --explanations-size 50
+    (and OpenAI's 'auto' would use 3 epochs for either).
+    """
+
+    labels_size: int = 100
+    explanations_size: int = 50
+    epochs: int = 2
+    max_steps: int | None = None
+    seed: int = 0
+    train_scenarios: tuple[str, ...] = ()  # notebook 05: the scenarios to train a model on
+
+    @classmethod
+    def from_cli(cls, args: dict[str, Any], **defaults: Any) -> TrainingParams:
+        """From mo.cli_args(); keys that are not the notebooks' own are ignored here."""
+        base = cls(**defaults)
+        try:
+            steps = args.get("max-steps")
+            trained = args.get("train-scenario")
+            chosen = cls(
+                labels_size=int(args.get("labels-size", base.labels_size)),
+                explanations_size=int(args.get("explanations-size", base.explanations_size)),
+                epochs=int(args.get("epochs", base.epochs)),
+                max_steps=int(steps) if steps is not None else base.max_steps,
+                seed=int(args.get("seed", base.seed)),
+                train_scenarios=tuple(_items(trained)) if trained is not None else base.train_scenarios,
+            )
+        except ValueError as exc:
+            raise UserError(f"bad notebook argument: {exc}") from None
+        for name in ("labels_size", "explanations_size", "epochs"):
+            if getattr(chosen, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(chosen, name)}")
+        if chosen.max_steps is not None and chosen.max_steps < 1:
+            raise UserError(f"--max-steps must be at least 1, got {chosen.max_steps}")
+        return chosen
+
+    def settings(self) -> dict[str, Any]:
+        """LoRA settings for train_adapter."""
+        return {"epochs": self.epochs, **({"max_steps": self.max_steps} if self.max_steps else {})}
+
+    def size(self, kind: str) -> int:
+        return self.labels_size if kind == "labels" else self.explanations_size
+
+
+def _items(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else str(value).split(",")
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+class TrainingProgress:
+    """A marimo progress bar over every step of several trainings."""
+
+    def __init__(self, total_steps: int, title: str = "Training LoRA adapters"):
+        self.total, self.title, self._bar = max(1, total_steps), title, None
+
+    def __call__(self, scenario: str, step: int, total: int, loss: float) -> None:
+        import marimo as mo
+
+        if self._bar is None:
+            self._context = mo.status.progress_bar(total=self.total, title=self.title, remove_on_exit=True)
+            self._bar = self._context.__enter__()
+        self._bar.update(increment=1, subtitle=f"{scenario}: step {step}/{total}, loss {loss:.3f}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._context.__exit__(None, None, None)
+            self._bar = None
+
+
+def planned_total_steps(human: pd.DataFrame, kinds_sizes: list[tuple[str, int]], scenario_ids: list[str],
+                        settings: dict[str, Any]) -> int:
+    """Steps all the trainings of a notebook will take (for its progress bar)."""
+    chosen = lora.LoraSettings(**settings)
+    total = 0
+    for kind, size in kinds_sizes:
+        for sid in scenario_ids:
+            total += lora.planned_steps(min(size, _usable(human, kind, [sid])), chosen)
+    return total
+
+
+def loss_table(results: dict[str, lora.AdapterResult]) -> pd.DataFrame:
+    """One row per trained model: steps, first and last loss, time, cached or not."""
+    rows = [{"model": label, "adapter": r.adapter_id, "examples": r.examples, "steps": r.steps,
+             "first_loss": r.losses[0], "last_loss": r.losses[-1], "train_seconds": round(r.seconds, 1),
+             "precision": r.settings.precision, "from_cache": r.cached} for label, r in results.items()]
+    return pd.DataFrame(rows)
+
+
+def loss_figure(results: dict[str, lora.AdapterResult]):
+    """Training loss per step, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    for label, r in results.items():
+        ax.plot(range(1, len(r.losses) + 1), r.losses, marker="o", ms=2.5, lw=1.2, label=label)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("training loss (learned tokens)")
+    ax.set_title("LoRA training loss per step", fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 # -- the CLI subcommand ------------------------------------------------------

@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
@@ -193,7 +194,9 @@ class LocalModel:
 
             # Merging makes each answer as fast as the base model's; this copy
             # of the weights belongs to the adapted model alone.
-            model = PeftModel.from_pretrained(model, str(adapter_path(adapter))).merge_and_unload()
+            with warnings.catch_warnings():  # peft asks transformers about a renamed attribute
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                model = PeftModel.from_pretrained(model, str(adapter_path(adapter))).merge_and_unload()
         self.model = model.eval()
         self._torch = torch
         # Sampling seeds the global torch RNG; one call at a time keeps that honest.

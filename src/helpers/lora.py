@@ -21,8 +21,9 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,17 @@ class LoraSettings:
     max_length: int = 256  # tokens per example; longer ones are cut (and counted)
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     seed: int = 0
+    # Matrix products in bfloat16 (LoRA weights stay fp32) where the CPU computes
+    # bf16 natively, about 1.7x less CPU per step; "auto" resolves to bf16 or fp32
+    # before hashing, so the adapter id says which arithmetic made it.
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         checks = {"rank": self.rank >= 1, "alpha": self.alpha > 0, "epochs": self.epochs >= 1,
                   "batch_size": self.batch_size >= 1, "max_length": self.max_length >= 16,
                   "learning_rate": 0 < self.learning_rate < 1, "dropout": 0 <= self.dropout < 1,
-                  "max_steps": self.max_steps is None or self.max_steps >= 1}
+                  "max_steps": self.max_steps is None or self.max_steps >= 1,
+                  "precision": self.precision in ("auto", "bf16", "fp32")}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise UserError(f"LoRA setting `{bad[0]}` has an invalid value {getattr(self, bad[0])!r}")
@@ -75,6 +81,24 @@ class AdapterResult:
     data_sha256: str
     truncated: int = 0  # examples longer than max_length
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def native_bf16() -> bool:
+    """Does this CPU compute bfloat16 natively (AVX-512 BF16 or AMX)? Elsewhere
+    bf16 is emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve(settings: LoraSettings) -> LoraSettings:
+    """Settings with precision "auto" replaced by what this machine will use."""
+    if settings.precision != "auto":
+        return settings
+    return replace(settings, precision="bf16" if native_bf16() else "fp32")
 
 
 def planned_steps(examples: int, settings: LoraSettings) -> int:
@@ -102,6 +126,7 @@ def _base_name(base: str) -> str:
 def adapter_id(data: bytes, base: str, settings: LoraSettings) -> str:
     """The content hash that names an adapter: data bytes + base weights + settings."""
     name = _base_name(base)
+    settings = resolve(settings)
     weights = local_model.gguf_path(name)
     from .models import _file_sha256
 
@@ -166,7 +191,8 @@ def _loss(causal_lm, ids, mask, labels):
     hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != -100
-    return F.cross_entropy(causal_lm.lm_head(hidden[:, :-1][keep]), targets[keep])
+    logits = causal_lm.lm_head(hidden[:, :-1][keep]).float()  # the softmax in fp32 even under bf16
+    return F.cross_entropy(logits, targets[keep])
 
 
 def _load_cached(folder: Path, model_name: str, settings: LoraSettings) -> AdapterResult:
@@ -174,6 +200,29 @@ def _load_cached(folder: Path, model_name: str, settings: LoraSettings) -> Adapt
     return AdapterResult(model_name, meta["adapter_id"], folder, meta["losses"], meta["steps"],
                          meta["examples"], meta["seconds"], True, settings, meta["data_sha256"],
                          meta.get("truncated", 0), meta)
+
+
+def _settings(settings: LoraSettings | None, seed: int, overrides: dict[str, Any]) -> LoraSettings:
+    try:
+        chosen = LoraSettings(**{**asdict(settings or LoraSettings()), "seed": seed, **overrides})
+    except TypeError as exc:
+        raise UserError(f"unknown LoRA setting: {exc}") from None
+    return resolve(replace(chosen, target_modules=tuple(chosen.target_modules)))
+
+
+def find_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int = 0,
+                 settings: LoraSettings | None = None, **overrides: Any) -> AdapterResult | None:
+    """The adapter train_adapter would return for these arguments if it is in the
+    cache already, else None; never trains (for showing cached results for free)."""
+    settings = _settings(settings, seed, overrides)
+    path = Path(jsonl_path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such training file")
+    ident = adapter_id(path.read_bytes(), base, settings)
+    folder = local_model.adapter_path(ident)
+    if not (folder / local_model.ADAPTER_META).is_file():
+        return None
+    return _load_cached(folder, f"local/{_base_name(base)}{local_model.ADAPTER_SEP}{ident}", settings)
 
 
 def train_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int = 0,
@@ -189,11 +238,7 @@ def train_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int
     in meta.json as is (e.g. kind, scenarios, the data's provenance).
     Returns an AdapterResult; `.cached` says whether training was skipped.
     """
-    try:
-        settings = LoraSettings(**{**asdict(settings or LoraSettings()), "seed": seed, **overrides})
-    except TypeError as exc:
-        raise UserError(f"unknown LoRA setting: {exc}") from None
-    settings = LoraSettings(**{**asdict(settings), "target_modules": tuple(settings.target_modules)})
+    settings = _settings(settings, seed, overrides)
     base_name = _base_name(base)
     path = Path(jsonl_path)
     report = sft.validate(path, base, epochs=settings.epochs)
@@ -226,7 +271,9 @@ def _train(examples, base_name: str, ident: str, model_name: str, folder: Path, 
     model = AutoModelForCausalLM.from_pretrained(local_model.checkpoint_dir(base_name), dtype=torch.float32)
     config = peft.LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                              target_modules=list(settings.target_modules), task_type="CAUSAL_LM")
-    model = peft.get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft asks transformers about a renamed attribute; nothing to act on
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        model = peft.get_peft_model(model, config)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=0.0)
@@ -237,7 +284,8 @@ def _train(examples, base_name: str, ident: str, model_name: str, folder: Path, 
     start = time.perf_counter()
     causal_lm = model.get_base_model()  # the same modules, with the LoRA layers inside
     for ids, mask, labels in _batches(encoded, settings.batch_size, settings.epochs, settings.seed, pad):
-        loss = _loss(causal_lm, ids, mask, labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
+            loss = _loss(causal_lm, ids, mask, labels)
         loss.backward()
         optimizer.step()
         schedule.step()

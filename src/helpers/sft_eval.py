@@ -44,6 +44,11 @@ class FineTuned:
         on = ", ".join(titles.get(s, s) for s in self.trained_on)
         return f"SFT {self.kind}: {on}" + (ILLUSTRATIVE_TAG if self.illustrative else "")
 
+    @property
+    def group(self) -> str:
+        """The name of all models of this kind, e.g. 'SFT explanations (illustrative)'."""
+        return f"SFT {self.kind}" + (ILLUSTRATIVE_TAG if self.illustrative else "")
+
 
 def unseen_scenarios(trained_on: Iterable[str], scenario_ids: Iterable[str]) -> list[str]:
     """The scenarios a model may be evaluated on for transfer: every one it was not trained on."""
@@ -98,12 +103,13 @@ def evaluate(models: list[FineTuned], scenarios: list[Scenario], *, base_model: 
             raise UserError(f"{m.model} was trained on scenario '{missing[0]}', which is not in the scenario list")
         ids = {"in-scenario": list(m.trained_on),
                "transfer": unseen_scenarios(m.trained_on, by_id) if "transfer" in splits else []}
-        extra = {"kind": m.kind, "trained_on": ",".join(m.trained_on), "agent": m.label(titles)}
+        extra = {"kind": m.kind, "trained_on": ",".join(m.trained_on), "agent": m.label(titles), "group": m.group}
         for split in splits:
             _measure(m.model, [by_id[s] for s in ids[split]], config, make_calls, {**extra, "split": split}, result)
     if base_model is not None:
         _measure(base_model, scenarios, config, make_calls,
-                 {"kind": "base", "trained_on": "", "agent": f"{base_model} (base)", "split": "base"}, result)
+                 {"kind": "base", "trained_on": "", "agent": f"{base_model} (base)",
+                  "group": f"{base_model} (base)", "split": "base"}, result)
     return result
 
 
@@ -150,8 +156,44 @@ def overall_gaps(table: pd.DataFrame, kind: str = "explanations") -> pd.DataFram
     return pd.DataFrame(rows, columns=["split", "models", "buckets", "mean_abs_diff"])
 
 
-def figure_rates(rates: pd.DataFrame, splits: Iterable[str]) -> pd.DataFrame:
-    """Rows of the given splits, with each model named by its agent label, ready
-    for plots.figure3 / figure4 (which name agents by model and variant)."""
+def figure_rates(rates: pd.DataFrame, splits: Iterable[str], by: str = "agent") -> pd.DataFrame:
+    """Rows of the given splits, each model named by its `agent` label (one per
+    model) or its `group` (one per kind), ready for plots.figure3 / figure4
+    (which name agents by model and variant)."""
     part = rates[rates["split"].isin(list(splits)) & (rates["n"] > 0)]
-    return part.assign(model=part["agent"], variant="baseline")
+    return part.assign(model=part[by], variant="baseline")
+
+
+# The paper's Figure 3 figures (GPT-4o, its own participants), by our kind names.
+PAPER_VARIANTS = {"base": ("baseline_sft_set", "baseline"), "labels": ("sft_labels", "sft_labels"),
+                  "explanations": ("sft_explanations", "sft_explanations")}
+
+
+def kind_summary(rates: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
+    """Base vs labels vs explanations (in-scenario): buckets, significantly different
+    buckets (unadjusted 5%, as in the paper; Holm and BH beside) and the mean gap,
+    one row per kind of model, pooled over scenarios as the paper pools them."""
+    frame = figure_rates(rates, ["in-scenario", "base"], by="group")
+    comparison = stats.compare(frame, human)
+    summary = stats.summarize(comparison)
+    kinds = frame.drop_duplicates("model").set_index("model")["kind"]
+    return summary.assign(kind=summary["model"].map(kinds)).drop(columns="variant")
+
+
+def beside_paper(summary: pd.DataFrame, human_label: str) -> pd.DataFrame:
+    """kind_summary next to the paper-reported GPT-4o counts and gaps (Sec. 2.4)."""
+    from . import reference
+
+    table = reference.paper_reported()
+    table = table[table["agent"] == "gpt-4o"]
+    rows = []
+    for r in summary.itertuples():
+        sig_variant, mad_variant = PAPER_VARIANTS[r.kind]
+        sig = table[(table["metric"] == "significant_buckets") & (table["variant"] == sig_variant)]
+        mad = table[(table["metric"] == "mean_abs_diff") & (table["variant"] == mad_variant)]
+        rows.append({"model": r.model, f"significant (vs {human_label})": f"{r.significant}/{r.buckets}",
+                     f"mean |gap| (vs {human_label})": r.mean_abs_diff,
+                     "paper-reported GPT-4o: significant": (f"{sig['value'].iloc[0]:.0f}/{sig['denominator'].iloc[0]:.0f}"
+                                                            if len(sig) else ""),
+                     "paper-reported GPT-4o: mean |gap|": float(mad["value"].iloc[0]) if len(mad) else np.nan})
+    return pd.DataFrame(rows)

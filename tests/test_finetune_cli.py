@@ -1,0 +1,63 @@
+"""`python -m helpers finetune`: builds the dataset, validates and prices it, trains
+(LoRA on the offline model, or a job on the OpenAI protocol test server) and
+prints the new model's name last; bad arguments are one line."""
+
+import pytest
+
+from helpers import registry
+
+BASE = "local/smollm2-135m-instruct"
+
+
+@pytest.mark.slow
+def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
+                             "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith(f"{BASE}+") and "ILLUSTRATIVE" in err and "step 1/1" in err
+    assert "examples         2" in out and "human (illustrative data)" in out
+    entry = registry.find(name)
+    assert entry["provider"] == "local" and entry["illustrative"] and entry["scenarios"] == ["grocery_prices"]
+    assert entry["size"] == 2 and entry["seed"] == 3 and entry["kind"] == "explanations"
+    code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
+    # The same command again finds the adapter instead of training.
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
+                             "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")
+    assert out.strip().splitlines()[-1] == name and "found in the cache" in out and "step 1" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
+    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "invalid choice: 'stories'"),
+    (["--kind", "labels"], "the following arguments are required: --base"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--human", "missing.csv"], "file not found"),
+])
+def test_cli_argument_errors(run_cli, argv, message):
+    code, _, err = run_cli("finetune", *argv)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("error: ") and message in last
+
+
+def test_cli_dry_run_prices_openai_training_without_a_key(run_cli, fake_openai):
+    code, out, err = run_cli("finetune", "--kind", "labels", "--scenario", "hospitality",
+                             "--base", "openai/gpt-4o-2024-08-06", "--dry-run")
+    assert code == 0, err
+    assert "examples         303" in out and "epochs           3" in out
+    assert "(estimate)" in out and out.strip().endswith("dry run: nothing was uploaded or trained")
+    assert fake_openai.requests == []
+
+
+def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "hospitality",
+                             "--base", "openai/gpt-4o-mini-2024-07-18", "--base-url", fake_openai.base_url,
+                             "--poll-seconds", "0", "--suffix", "hosp")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:hosp:")
+    assert "running -> succeeded" in err
+    assert registry.find(name)["illustrative"]
