@@ -116,3 +116,17 @@ def test_cli_optimal_table(run_cli):
     # dictator m = 1, 2, 4: κ = 0 passes nothing; κ = 0.5 ties at m = 2 and gives all at m = 4.
     assert [r[-2] for r in rows] == ["0", "0", "0"]
     assert [r[-1] for r in rows] == ["0", "10|8|6|4|2|0", "10"]
+
+
+def test_notebook_training_data_is_written_under_the_cache(games, tmp_path):
+    from helpers import agents
+
+    plan = agents.TrainPlan(size=12, seed=4)
+    path = agents.write_data(games, 0.25, plan)
+    assert path.parent == tmp_path / "cache" / "synthetic"
+    assert path.name == "synthetic_kappa0.25_labels_n12_seed4.jsonl"
+    first = path.read_bytes()
+    assert agents.write_data(games, 0.25, plan).read_bytes() == first  # same plan, same bytes
+    meta = agents.data_meta(agents.Agent("x", "m", 0.25, data=path))
+    assert meta["data"] == "synthetic" and meta["explanations"] is False and meta["examples"] == 12
+    assert agents.lora_status() is None  # this checkout has helpers.lora.train_adapter

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.stats import chi2
 from statsmodels.stats.proportion import proportion_confint
 
-from .preferences import Decision, choose, switch_points
+from .preferences import Decision, choose, optimal_cooperation, switch_points
 
 KAPPA_GRID = np.round(np.linspace(0, 1, 101), 2)
 TEMPERATURE_GRID = np.geomspace(0.002, 50, 80)
@@ -284,11 +284,6 @@ def agreement(answers: pd.DataFrame, decisions: dict[str, Decision], kappa: floa
 
 def predicted_cooperation(decisions: dict[str, Decision], kappas: list[float]) -> pd.DataFrame:
     """The optimal cooperation level per item for each κ (mean over tied actions)."""
-    rows = []
-    for item, dec in decisions.items():
-        level = {a.id: a.cooperation for a in dec.actions}
-        for kappa in kappas:
-            best = choose(dec, Fraction(str(kappa))).best
-            rows.append({"item": item, "kappa": kappa,
-                         "cooperation": float(sum(level[b] for b in best) / len(best))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"item": item, "kappa": kappa,
+                          "cooperation": float(optimal_cooperation(dec, Fraction(str(kappa))))}
+                         for item, dec in decisions.items() for kappa in kappas])
