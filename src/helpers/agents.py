@@ -29,7 +29,7 @@ from .preferences import as_kappa
 class TrainPlan:
     """What to fine-tune: the synthetic set and the LoRA settings that matter here."""
 
-    size: int = 48  # examples per agent type
+    size: int = 32  # examples per agent type (a CPU trains two such adapters in a few minutes)
     seed: int = 0
     explain: bool = False  # labels only by default: short sequences train fast on a CPU
     epochs: int = 2
