@@ -92,23 +92,31 @@ def fine_tune(games: list[Game], kappa: float | Fraction, plan: TrainPlan = Trai
 
     kappa = as_kappa(kappa)
     path = write_data(games, kappa, plan)
-    if not train and not _is_cached(lora, path, plan):
-        return None
-    metadata = {"data": "synthetic", "kappa": fmt(kappa), "agent": synthetic.agent_name(kappa)}
-    result = lora.train_adapter(path, seed=plan.seed, progress=progress, metadata=metadata, **plan.overrides())
+    if train:
+        metadata = {"data": "synthetic", "kappa": fmt(kappa), "agent": synthetic.agent_name(kappa)}
+        result = lora.train_adapter(path, seed=plan.seed, progress=progress, metadata=metadata,
+                                    **plan.overrides())
+    else:
+        result = _cached(lora, path, plan)
+        if result is None:
+            return None
     return Agent(agent_label(kappa), result.model_name, float(kappa), list(result.losses), path,
                  float(result.seconds), bool(result.cached))
 
 
-def _is_cached(lora, path: Path, plan: TrainPlan) -> bool:
+def _cached(lora, path: Path, plan: TrainPlan):
+    """The adapter trained earlier on this data with these settings, or None."""
+    if hasattr(lora, "find_adapter"):
+        return lora.find_adapter(path, seed=plan.seed, **plan.overrides())
+    # Without find_adapter: recompute the content hash the way train_adapter does.
     from . import local_model
 
-    try:
-        settings = lora.LoraSettings(seed=plan.seed, **plan.overrides())
-        ident = lora.adapter_id(path.read_bytes(), lora.DEFAULT_BASE, settings)
-        return (local_model.adapter_path(ident) / local_model.ADAPTER_META).is_file()
-    except (AttributeError, TypeError):  # an older lora module: assume not cached
-        return False
+    settings = lora.LoraSettings(seed=plan.seed, **plan.overrides())
+    settings = lora.resolve(settings) if hasattr(lora, "resolve") else settings
+    ident = lora.adapter_id(path.read_bytes(), lora.DEFAULT_BASE, settings)
+    if not (local_model.adapter_path(ident) / local_model.ADAPTER_META).is_file():
+        return None
+    return lora.train_adapter(path, seed=plan.seed, **plan.overrides())  # loads, never trains
 
 
 def describe(agents: list[Agent]) -> list[dict]:
