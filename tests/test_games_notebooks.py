@@ -29,6 +29,7 @@ def test_params_from_cli():
 
 @pytest.mark.parametrize("args,message", [
     ({"kapa": "0.3"}, "unknown notebook argument --kapa"), ({"kappa": "2"}, "κ must lie between 0 and 1"),
+    ({"kappa": "0"}, "--kappa must be above 0"),
     ({"samples": "0"}, "--samples must be at least 1"), ({"rounds": "x"}, "bad notebook argument"),
     ({"explain": "maybe"}, "expected true or false"),
 ])

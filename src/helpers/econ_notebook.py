@@ -74,6 +74,9 @@ class EconParams:
                          rpm=float(args["rpm"]) if "rpm" in args else None)
         except ValueError as exc:
             raise UserError(f"bad notebook argument: {exc}") from None
+        if params.kappa == 0:
+            raise UserError("--kappa must be above 0: it is the homo moralis agent's κ "
+                            "(the homo economicus agent, κ = 0, is always there)")
         for name, value in (("samples", params.samples), ("rounds", params.rounds),
                             ("sessions", params.sessions), ("train-size", plan.size),
                             ("train-epochs", plan.epochs)):
