@@ -65,6 +65,24 @@ def test_exact_mode_bucket_has_no_se_and_says_why():
     assert "no SE" in row["se_note"]
 
 
+def test_exact_chain_buckets_are_tested_as_draws_not_as_a_known_probability():
+    # One exact single-turn bucket and one exact chain bucket (3 sampled reasonings)
+    # with the same mean P(no) = 0.9, against humans refusing 20 of 50.
+    def row(variant, sample, p, reasoning):
+        return {"model": "m", "variant": variant, "scenario": "a", "level": 1, "mode": "exact",
+                "sample": sample, "status": "ok", "p_refusal": p, "yes_no_mass": 0.5, "reasoning": reasoning}
+    table = stats.refusal_rates(pd.DataFrame(
+        [row("baseline", 0, 0.9, None)] + [row("cot", i, p, ["why", "how"]) for i, p in enumerate((0.8, 0.9, 1.0))]))
+    assert list(table["chains"]) == [0, 3]
+    human = pd.DataFrame({"scenario": ["a"], "level": [1], "yes": [30], "no": [20]})
+    out = stats.compare(table, human).set_index("variant")
+    assert (out.loc["baseline", "z"], out.loc["baseline", "p"]) == pytest.approx(stats.one_sample_test(0.9, 20, 50))
+    # The chain bucket is 3 draws at rate 0.9: far less certain than a known 0.9.
+    z, p = proportions_ztest([0.9 * 3, 20], [3, 50])
+    assert (out.loc["cot", "z"], out.loc["cot", "p"]) == pytest.approx((z, p))
+    assert out.loc["cot", "model_n"] == 3 and out.loc["cot", "p"] > out.loc["baseline", "p"]
+
+
 def test_all_invalid_bucket_has_no_rate():
     row = stats.refusal_rates(responses({("a", 1): ["invalid", "invalid"]})).iloc[0]
     assert np.isnan(row["refusal_rate"]) and row["invalid"] == 2

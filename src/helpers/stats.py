@@ -46,13 +46,23 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
         exact = (group["mode"] == "exact").all()
         if exact:
             row.update(_exact_bucket(ok))
+            row["chains"] = int(ok["reasoning"].map(_has_reasoning).sum()) if "reasoning" in ok else 0
         else:
             row.update(_sampled_bucket(ok["decision"]))
         rows.append(row)
     columns = BUCKET + ["n", "yes", "no", "invalid", "failed", "not_run", "refusal_rate",
-                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note",
+                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note", "chains",
                         "prompt_tokens", "completion_tokens", "cost_usd"]
-    return pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out["chains"] = out["chains"].fillna(0).astype(int)
+    return out
+
+
+def _has_reasoning(value: object) -> bool:
+    """True for a chain's row: it carries the answers to its reasoning turns."""
+    if isinstance(value, str):
+        return value not in ("", "[]")
+    return isinstance(value, (list, tuple, np.ndarray)) and len(value) > 0
 
 
 def _sampled_bucket(decisions: pd.Series) -> dict:
@@ -163,8 +173,13 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
             adjust: tuple[str, ...] = ("holm", "fdr_bh")) -> pd.DataFrame:
     """Test every matched bucket: does the agent refuse at a different rate than humans?
 
-    model_rates: refusal_rates() output (sampled buckets are tested with
-    proportion_test, exact-mode buckets with one_sample_test). human: see
+    model_rates: refusal_rates() output. Sampled buckets are tested with
+    proportion_test. Exact-mode buckets of a single-turn prompt are a known
+    probability, tested with one_sample_test. Exact-mode buckets of a chain
+    (`chains` > 0) average P(no) over that many sampled reasonings, so the model
+    side varies too: a [0, 1] quantity with mean m has variance at most m(1 - m),
+    so they are tested, conservatively, as `chains` draws at rate m with
+    proportion_test (exactly the sampled test when every P(no) is 0 or 1). human: see
     human_counts(). Returns one row per (model, variant, scenario, level) with
     model_rate, human_rate, diff (model - human), z, p, significant (p < alpha,
     unadjusted, as in the paper), direction ('model stricter' / 'model laxer' /
@@ -179,9 +194,14 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
     merged = model_rates.merge(humans, on=MATCH, how="inner")
     rows = []
     for _, r in merged.iterrows():
-        if r["measure"] == "exact":
-            z, p = (one_sample_test(r["refusal_rate"], r["human_k"], r["human_n"])
-                    if pd.notna(r["refusal_rate"]) else (np.nan, np.nan))
+        chains = r.get("chains", 0) or 0
+        if pd.isna(r["refusal_rate"]):
+            z, p, model_n = np.nan, np.nan, np.nan
+        elif r["measure"] == "exact" and chains > 0:
+            model_n = chains
+            z, p = proportion_test(r["refusal_rate"] * chains, chains, r["human_k"], r["human_n"])
+        elif r["measure"] == "exact":
+            z, p = one_sample_test(r["refusal_rate"], r["human_k"], r["human_n"])
             model_n = np.nan
         else:
             model_n = r["yes"] + r["no"]
