@@ -12,11 +12,12 @@ with app.setup:
     from helpers.sft_eval import FineTuned
 
     # What `make report` runs: one scenario, a LoRA adapter of the offline model
-    # trained on 100 yes/no labels and another on 50 explanations (2 epochs each),
-    # from the illustrative answers; 20 training steps in all, a few minutes on two
-    # CPU cores the first time and seconds afterwards (adapters and answers are
-    # cached). `-- --scenario hospitality --labels-size 303 --epochs 3` is the
-    # paper's design for one scenario; `--max-steps 1 --labels-size 8` makes it tiny.
+    # trained on 50 yes/no labels and another on the same number of explanations
+    # (2 epochs each), from the illustrative answers: 28 training steps. The whole
+    # export took 3 min 53 s the first time on this project's two cores while other
+    # jobs kept them busy (the training alone takes well under a minute on idle
+    # cores) and takes seconds afterwards (adapters and answers are cached). `-- --labels-size 303 --epochs 3` is the paper's
+    # design for one scenario; `--max-steps 1 --labels-size 8` makes it tiny.
     DEFAULTS = {"scenario": "grocery_prices"}
     BASE = lora.DEFAULT_BASE
 
@@ -37,7 +38,9 @@ def _():
 
     Here each chosen scenario gets two fine-tuned models, one per kind of training
     data, made from human answers to that scenario alone, and each is measured on
-    the scenario it was trained on. Training happens on this machine: LoRA adapters
+    the scenario it was trained on. By default both kinds see 50 answers of one
+    scenario for 2 epochs, so that the report builds in minutes on a laptop; the
+    widgets (or `--labels-size 303 --epochs 3`) restore the paper's sizes. Training happens on this machine: LoRA adapters
     of the offline model (`helpers.lora`). To fine-tune on OpenAI's service instead,
     run `python -m helpers finetune --base openai/gpt-4o-2024-08-06 --kind explanations
     --scenario ID` and measure the printed `openai/ft:...` model like any other.
@@ -95,8 +98,8 @@ def _(all_scenarios, epochs_box, explanations_size, human_data, labels_size, sce
     mo.stop(isinstance(_steps, UserError), mo.callout(mo.md(f"**Cannot plan:** {_steps}"), kind="danger"))
     total_steps = _steps
     mo.md(f"**Before the button:** {2 * len(chosen)} models, {total_steps} optimiser steps of up to "
-          f"{lora.LoraSettings().batch_size} examples (about {total_steps * 6 / 60:.0f}-{total_steps * 15 / 60:.0f} min "
-          "on two CPU cores; models trained before are read from `cache/adapters/` at once).")
+          f"{lora.LoraSettings().batch_size} examples, about {lora.estimated_time(total_steps)} on two CPU "
+          "cores (idle to busy); models trained before are read from `cache/adapters/` at once.")
     return chosen, settings, sizes, total_steps
 
 
@@ -176,6 +179,20 @@ def _(evaluation, human_data, human_label):
 @app.cell
 def _(summary):
     mo.ui.table(summary.round(3), selection=None)
+    return
+
+
+@app.cell
+def _(evaluation, human_data):
+    _drops = sft_eval.level_drop(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), human_data)
+    _lines = "\n".join(f"- **{r.group}**: {r.model_drop:+.2f} (humans {r.human_drop:+.2f}, {r.scenarios} scenario(s))"
+                        for r in _drops.itertuples())
+    mo.md(f"""
+    **Does the model follow the levels?** Fall in refusal rate from level 1 to the last level,
+    averaged over the scenarios (a model that only learned to refuse less has a fall near 0):
+
+    {_lines}
+    """)
     return
 
 

@@ -14,8 +14,8 @@ with app.setup:
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
     # explanations (2 epochs) from each of two scenarios, each measured on the
     # scenarios it never saw; 28 training steps (the grocery adapter is the one
-    # notebook 04 trains, so after 04 it is read from the cache) and 180 buckets,
-    # a few minutes the first time. The paper's five: `-- --train-scenario
+    # notebook 04 trains, so after 04 it is read from the cache) and 180 buckets:
+    # the export took 1 min 8 s after notebook 04 on this project's two cores. The paper's five: `-- --train-scenario
     # grocery_prices,academic_integrity,customer_service,hospitality,personal_assistant --epochs 3`.
     DEFAULTS = {"train-scenario": "grocery_prices,hospitality"}
     BASE = lora.DEFAULT_BASE
@@ -95,7 +95,7 @@ def _(all_scenarios, epochs_box, human_data, params, size_box, train_pick, train
     mo.stop(not train_ids or len(evaluated) < 2, mo.md("**Choose at least one scenario to train on, and two scenarios in all.**"))
     total_steps = _steps
     mo.md(f"**Before the button:** {len(train_ids)} models, {total_steps} optimiser steps "
-          f"(about {total_steps * 6 / 60:.0f}-{total_steps * 15 / 60:.0f} min on two CPU cores the first time), "
+          f"(about {lora.estimated_time(total_steps)} on two CPU cores the first time, idle to busy), "
           f"then {len(evaluated) * (len(train_ids) + 1) * 6} buckets to measure.")
     return evaluated, settings, total_steps, train_ids
 

@@ -119,3 +119,14 @@ def test_figure_rates_name_agents():
 def test_unknown_split():
     with pytest.raises(UserError, match="unknown split 'holdout'"):
         sft_eval.evaluate([], [], base_model=None, splits=("holdout",))
+
+
+def test_level_drop_tells_a_flat_curve_from_a_falling_one():
+    human = pd.DataFrame([{"scenario": "a", "level": lv, "refusal_rate": 1 - lv / 6, "n": 50} for lv in range(1, 7)])
+    flat = rate_rows("flat", "in-scenario", "explanations", "a", {("a", lv): 0.4 for lv in range(1, 7)})
+    falling = rate_rows("falling", "in-scenario", "explanations", "a", {("a", lv): 0.9 - lv / 10 for lv in range(1, 7)})
+    table = sft_eval.level_drop(pd.DataFrame(flat + falling).assign(group=lambda t: t["agent"]), human)
+    drops = table.set_index("group")
+    assert drops.loc["flat", "model_drop"] == pytest.approx(0.0)
+    assert drops.loc["falling", "model_drop"] == pytest.approx(0.5)
+    assert drops.loc["falling", "human_drop"] == pytest.approx(5 / 6) and drops.loc["flat", "scenarios"] == 1

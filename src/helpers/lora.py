@@ -32,9 +32,11 @@ from .errors import UserError
 
 TRAINING_SCHEMA = 1  # bump when a change to the training code changes the adapters it makes
 DEFAULT_BASE = f"local/{local_model.DEFAULT_LOCAL}"
-# Seconds of training per 1,000 tokens passed through the model (forward and
-# backward), measured by bench/bench_lora.py on 2 CPU cores; used for estimates.
-SECONDS_PER_1K_TOKENS = 6.0
+# Seconds per optimiser step with the default settings (a batch of 8 explanation
+# examples, about 900 tokens), measured by bench/bench_lora.py on this project's
+# 2-core machine: with the cores to itself, and while other jobs kept both busy
+# (load average about 5). For estimates only.
+SECONDS_PER_STEP = (1.1, 9.5)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class LoraSettings:
     max_steps: int | None = None  # stop after this many steps even if epochs remain
     max_length: int = 256  # tokens per example; longer ones are cut (and counted)
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # Adapt only the last N transformer layers (None: all). Gradients then stop at
+    # the lowest adapted layer, so the upper half (15 of SmolLM2's 30) costs about
+    # 40% less CPU per step than all layers; measured in bench/bench_lora.py.
+    top_layers: int | None = 15
     seed: int = 0
     # Matrix products in bfloat16 (LoRA weights stay fp32) where the CPU computes
     # bf16 natively, about 1.7x less CPU per step; "auto" resolves to bf16 or fp32
@@ -61,6 +67,7 @@ class LoraSettings:
                   "batch_size": self.batch_size >= 1, "max_length": self.max_length >= 16,
                   "learning_rate": 0 < self.learning_rate < 1, "dropout": 0 <= self.dropout < 1,
                   "max_steps": self.max_steps is None or self.max_steps >= 1,
+                  "top_layers": self.top_layers is None or self.top_layers >= 1,
                   "precision": self.precision in ("auto", "bf16", "fp32")}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -107,9 +114,11 @@ def planned_steps(examples: int, settings: LoraSettings) -> int:
     return steps if settings.max_steps is None else min(steps, settings.max_steps)
 
 
-def estimated_seconds(tokens: int) -> float:
-    """A rough training time for this many tokens (all epochs) on this kind of CPU."""
-    return tokens / 1000 * SECONDS_PER_1K_TOKENS
+def estimated_time(steps: int) -> str:
+    """A rough training time for this many default-sized steps on a 2-core CPU,
+    from idle to busy cores, e.g. '0.4-3.3 min'."""
+    low, high = (steps * s / 60 for s in SECONDS_PER_STEP)
+    return f"{low:.1f}-{high:.1f} min"
 
 
 def _base_name(base: str) -> str:
@@ -269,8 +278,13 @@ def _train(examples, base_name: str, ident: str, model_name: str, folder: Path, 
     total = planned_steps(len(encoded), settings)
     torch.manual_seed(settings.seed)  # LoRA's initial weights and dropout draw from it
     model = AutoModelForCausalLM.from_pretrained(local_model.checkpoint_dir(base_name), dtype=torch.float32)
+    depth = model.config.num_hidden_layers
+    if settings.top_layers is not None and settings.top_layers > depth:
+        raise UserError(f"LoRA setting `top_layers` is {settings.top_layers}, but the model has {depth} layers")
+    layers = None if settings.top_layers is None else list(range(depth - settings.top_layers, depth))
     config = peft.LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                             target_modules=list(settings.target_modules), task_type="CAUSAL_LM")
+                             target_modules=list(settings.target_modules), layers_to_transform=layers,
+                             task_type="CAUSAL_LM")
     with warnings.catch_warnings():  # peft asks transformers about a renamed attribute; nothing to act on
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         model = peft.get_peft_model(model, config)

@@ -164,6 +164,27 @@ def figure_rates(rates: pd.DataFrame, splits: Iterable[str], by: str = "agent") 
     return part.assign(model=part[by], variant="baseline")
 
 
+def level_drop(rates: pd.DataFrame, human: pd.DataFrame, by: str = "group") -> pd.DataFrame:
+    """How much each model's refusal rate falls from the most to the least severe
+    level, averaged over scenarios, beside the humans' fall on the same scenarios:
+    a model can move towards the human average and still ignore the level."""
+    part = rates[rates["n"] > 0]
+    humans = stats.human_counts(human)
+    rows = []
+    for name, group in part.groupby(by, sort=False):
+        drops, human_drops = [], []
+        for scenario, one in group.groupby("scenario"):
+            one = one.sort_values("level")
+            h = humans[humans["scenario"] == scenario].set_index("level")["human_rate"]
+            first, last = one["level"].iloc[0], one["level"].iloc[-1]
+            if len(one) > 1 and first in h and last in h:
+                drops.append(one["refusal_rate"].iloc[0] - one["refusal_rate"].iloc[-1])
+                human_drops.append(h[first] - h[last])
+        rows.append({by: name, "scenarios": len(drops), "model_drop": np.mean(drops) if drops else np.nan,
+                     "human_drop": np.mean(human_drops) if human_drops else np.nan})
+    return pd.DataFrame(rows)
+
+
 # The paper's Figure 3 figures (GPT-4o, its own participants), by our kind names.
 PAPER_VARIANTS = {"base": ("baseline_sft_set", "baseline"), "labels": ("sft_labels", "sft_labels"),
                   "explanations": ("sft_explanations", "sft_explanations")}
