@@ -61,3 +61,19 @@ def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
     assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:hosp:")
     assert "running -> succeeded" in err
     assert registry.find(name)["illustrative"]
+
+
+@pytest.mark.slow  # counts tokens with the offline model's tokenizer (converted on first use)
+def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path):
+    from helpers import finetune, human, scenarios
+
+    out = tmp_path / "grocery.jsonl"
+    code, _, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices", "--size", "5",
+                           "--base", BASE, "--dry-run", "--out", str(out))
+    assert code == 0, err
+    every = scenarios.load_scenarios()
+    answers, label = human.human_or_illustrative(None, every)
+    same = finetune.prepare_dataset(answers, label, every, "explanations", scenario_ids=["grocery_prices"],
+                                    size=5, seed=0)
+    assert out.read_bytes() == same.path.read_bytes()
+    assert same.path.name.startswith("explanations-grocery_prices-n5-s0-illustrative-")

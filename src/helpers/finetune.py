@@ -17,6 +17,7 @@ recorded in the registry (helpers.registry).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,13 +58,6 @@ def default_size(kind: str, available: int) -> int:
     return min(sft.PAPER_SIZE[kind], available)
 
 
-def _usable(human: pd.DataFrame, kind: str, ids: list[str]) -> int:
-    rows = human[human["scenario"].isin(ids) & human["decision"].isin(["yes", "no"])]
-    if kind == "explanations":
-        rows = rows[rows["explanation"].map(sft._has_text)]
-    return len(rows)
-
-
 def prepare_dataset(human: pd.DataFrame, human_label: str, scenarios: list[Scenario], kind: str, *,
                     scenario_ids: list[str] | None = None, size: int | None = None, seed: int = 0,
                     out: Path | None = None) -> Dataset:
@@ -76,12 +70,15 @@ def prepare_dataset(human: pd.DataFrame, human_label: str, scenarios: list[Scena
         raise UserError(f"unknown dataset kind '{kind}'; use one of {', '.join(sft.KINDS)}")
     ids = list(scenario_ids) if scenario_ids else [s.id for s in scenarios]
     if size is None:
-        size = default_size(kind, _usable(human, kind, ids)) or None
+        size = default_size(kind, len(sft.usable_answers(human, kind, ids))) or None
     examples = sft.build_examples(human, scenarios, kind, scenario_ids=ids, size=size, seed=seed)
     if out is None:
+        # The content's hash in the name: other answers never overwrite a file
+        # that the registry says a model was trained on.
+        digest = hashlib.sha256("".join(sft.dumps(e) + "\n" for e in examples).encode()).hexdigest()[:8]
         where = ids[0] if len(ids) == 1 else f"pooled{len(ids)}"
         tag = ILLUSTRATIVE if ILLUSTRATIVE in human_label else "human"
-        out = paths.finetune_dir() / "datasets" / f"{kind}-{where}-n{len(examples)}-s{seed}-{tag}.jsonl"
+        out = paths.finetune_dir() / "datasets" / f"{kind}-{where}-n{len(examples)}-s{seed}-{tag}-{digest}.jsonl"
     sft.write_jsonl(examples, out)
     return Dataset(Path(out), kind, tuple(ids), len(examples), seed, human_label)
 
@@ -208,7 +205,7 @@ def planned_total_steps(human: pd.DataFrame, kinds_sizes: list[tuple[str, int]],
     total = 0
     for kind, size in kinds_sizes:
         for sid in scenario_ids:
-            total += lora.planned_steps(min(size, _usable(human, kind, [sid])), chosen)
+            total += lora.planned_steps(min(size, len(sft.usable_answers(human, kind, [sid]))), chosen)
     return total
 
 
@@ -284,16 +281,17 @@ def main(args: argparse.Namespace) -> int:
     """Run `finetune`; UserErrors propagate to the CLI, which prints one line."""
     from . import human as human_data
     from . import scenarios as scenario_files
-    from .models import parse_model
+    from .models import OPENAI_URL, parse_model
 
     spec = parse_model(args.base, args.base_url)
     if spec.provider == "openai" and (args.learning_rate or args.rank or args.max_steps):
         raise UserError("--learning-rate, --rank and --max-steps apply to local bases; "
                         "OpenAI takes --epochs only here")
-    chosen = scenario_files.load_scenarios(args.scenarios)
-    if args.scenario_ids:
-        chosen = scenario_files.select(chosen, args.scenario_ids)
-    answers, label = human_data.human_or_illustrative(args.human, chosen)
+    every = scenario_files.load_scenarios(args.scenarios)
+    chosen = scenario_files.select(every, args.scenario_ids) if args.scenario_ids else every
+    # The whole file, not the selection: the illustrative answers to a scenario
+    # must be the same ones the notebooks train on.
+    answers, label = human_data.human_or_illustrative(args.human, every)
     if ILLUSTRATIVE in label:
         _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
     data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
@@ -327,7 +325,7 @@ def main(args: argparse.Namespace) -> int:
     name = finetune_openai.finetune(data.path, spec.name, base_url=args.base_url, hyperparameters=hyper,
                                     suffix=args.suffix, seed=args.seed, poll_seconds=args.poll_seconds,
                                     metadata=data.metadata(), progress=_say)
-    if spec.base_url != "https://api.openai.com/v1":
+    if spec.base_url != OPENAI_URL:
         print(f"note: this model lives on {spec.base_url}; pass --base-url {spec.base_url} to use it")
     print(name)
     return 0

@@ -56,6 +56,15 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def usable_answers(human: pd.DataFrame, kind: str, scenario_ids: Iterable[str]) -> pd.DataFrame:
+    """The answers a dataset of this kind can use: a yes/no decision, and for
+    `explanations` a non-empty explanation, in the given scenarios."""
+    rows = human[human["scenario"].isin(list(scenario_ids)) & human["decision"].isin(["yes", "no"])]
+    if kind == "explanations":
+        rows = rows[rows["explanation"].map(_has_text)]
+    return rows
+
+
 def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
                    scenario_ids: Iterable[str] | None = None, size: int | None = None,
                    seed: int = 0) -> list[Example]:
@@ -80,9 +89,7 @@ def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
     unknown = [s for s in wanted if s not in by_id]
     if unknown:
         raise UserError(f"unknown scenario '{unknown[0]}'; known: {', '.join(by_id)}")
-    rows = human[human["scenario"].isin(wanted) & human["decision"].isin(["yes", "no"])]
-    if kind == "explanations":
-        rows = rows[rows["explanation"].map(_has_text)]
+    rows = usable_answers(human, kind, wanted)
     # Sorting first makes the draw independent of the order rows came in.
     order = [c for c in ("scenario", "participant_id", "level", "decision", "explanation") if c in rows]
     rows = rows.sort_values(order, kind="stable").reset_index(drop=True)
