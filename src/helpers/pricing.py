@@ -66,22 +66,22 @@ def load_prices(path: str | Path | None = None) -> dict[str, Price]:
     return prices
 
 
+def _entries(model: str) -> list[str]:
+    """Names to look a model up under, most specific first: itself; for a fine-tuned
+    model (ft:BASE:org:suffix:id) its base; and each without a date snapshot suffix
+    (gpt-4o-2024-08-06 -> gpt-4o)."""
+    names = [model] + ([model.split(":")[1]] if model.startswith("ft:") else [])
+    return names + [re.sub(r"-\d{4}-\d{2}-\d{2}$", "", n) for n in names]
+
+
 def price_for(provider: str, model: str, prices: dict[str, Price]) -> Price | None:
-    """The price of a model, or None when unknown. ft:BASE:... falls back to BASE."""
+    """The price of a model, or None when unknown (see _entries for the fallbacks)."""
     if provider == "local":
         return FREE
-    if model in prices:
-        return prices[model]
-    if model.startswith("ft:"):
-        base = model.split(":")[1]
-        return prices.get(base)
-    return None
+    return next((prices[n] for n in _entries(model) if n in prices), None)
 
 
 def training_price(model: str, prices: dict[str, Price]) -> float | None:
-    """$ per 1M training tokens to fine-tune `model`, or None when unknown.
-    A dated snapshot (gpt-4o-2024-08-06) falls back to its family's entry (gpt-4o)."""
-    for name in (model, re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model)):
-        if name in prices and prices[name].training is not None:
-            return prices[name].training
-    return None
+    """$ per 1M training tokens to fine-tune `model`, or None when unknown."""
+    return next((prices[n].training for n in _entries(model)
+                 if n in prices and prices[n].training is not None), None)
