@@ -29,16 +29,22 @@ from .preferences import as_kappa
 class TrainPlan:
     """What to fine-tune: the synthetic set and the LoRA settings that matter here."""
 
-    size: int = 32  # examples per agent type (a CPU trains two such adapters in a few minutes)
+    size: int = 64  # examples per agent type
     seed: int = 0
     explain: bool = False  # labels only by default: short sequences train fast on a CPU
     epochs: int = 2
     max_steps: int | None = None
+    # Small batches and a brisk rate: at the same compute as batches of 8, twice the
+    # updates taught the 135M model the answer format (measured: invalid answers fell
+    # from most to a few percent after 32 steps on 64 examples).
+    batch_size: int = 4
+    learning_rate: float = 2e-3
 
     def overrides(self) -> dict:
-        """LoRA settings that differ from helpers.lora's defaults (rank, learning rate, ...)."""
+        """LoRA settings that differ from helpers.lora's defaults (rank, layers, ...)."""
         length = {"max_length": 384} if self.explain else {}  # derivations run to ~300 tokens
-        return {"epochs": self.epochs, "max_steps": self.max_steps, **length}
+        return {"epochs": self.epochs, "max_steps": self.max_steps, "batch_size": self.batch_size,
+                "learning_rate": self.learning_rate, **length}
 
 
 @dataclass
