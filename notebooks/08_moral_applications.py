@@ -226,8 +226,10 @@ def _(benchmarks, market, prices):
     _note = f" {_waiting} sessions wait for the run button." if _waiting else ""
     mo.vstack([mo.md("## 5. Pricing: what the agents do\n\nEach agent plays against a copy of itself "
                      "(firm 1 and firm 2 sample their own answers). Red crosses mark invalid answers, after "
-                     "which the firm's previous price stood. `profit_gain` is (profit − Nash profit) / "
-                     "(collusive profit − Nash profit) over the last rounds: 0 is competitive, 1 collusive."
+                     "which the firm's previous price stood. Over the last five rounds, `mean_price` averages the "
+                     "prices the agents chose (carried prices excluded) and `profit_gain` is (profit − Nash "
+                     "profit) / (collusive profit − Nash profit) over `valid_rounds`, the rounds where both "
+                     "firms answered validly: 0 is competitive, 1 collusive."
                      + _note),
                econ_plots.price_paths(prices, benchmarks), mo.ui.table(_summary.round(3), selection=None)])
     return

@@ -139,6 +139,11 @@ def test_play_over_the_openai_protocol_is_cached_and_carries_invalid_prices():
     summary = duopoly.summary(table, market, last=2).iloc[0]
     assert summary["rounds"] == 4 and summary["invalid_share"] == 0.25
     assert summary["mean_price"] == 7.5  # rounds 3 and 4: 8 and 7
+    assert summary["valid_rounds"] == 4  # 2 rounds x 2 sessions
+    # Over rounds 2-3, the carried price of round 2 is the environment's, not an agent's.
+    summary = duopoly.summary(table, market, last=3).iloc[0]
+    assert summary["mean_price"] == 7.5 and summary["valid_rounds"] == 4
+    assert summary["mean_profit"] == pytest.approx((market.profit(8, 8) + market.profit(7, 7)) / 2)
 
 
 def test_missing_answers_stop_a_session_without_inventing_prices(tmp_path):
@@ -161,6 +166,10 @@ def test_summary_profit_gain():
                              "profit": market.profit(price, price), "text": ""})
     import pandas as pd
 
+    rows += [{**r, "pair": "mute", "status": "invalid", "carried": True} for r in rows[:4]]
     summary = duopoly.summary(pd.DataFrame(rows), market).set_index("pair")
     assert summary.loc["competitive", "profit_gain"] == pytest.approx(0.0)
     assert summary.loc["cartel", "profit_gain"] == pytest.approx(1.0)
+    # A pair that never answered validly has no prices of its own and no profit gain.
+    assert np.isnan(summary.loc["mute", "mean_price"]) and np.isnan(summary.loc["mute", "profit_gain"])
+    assert summary.loc["mute", "invalid_share"] == 1.0 and summary.loc["mute", "valid_rounds"] == 0

@@ -61,6 +61,11 @@ def test_random_choices_are_flagged_as_unidentified(decisions):
     assert informative.p_uniform < 1e-6 and informative.note == ""
 
 
+def test_few_answers_are_flagged(decisions):
+    few = measures.simulate(decisions, 0.3, 0.1, per_item=1, seed=0).head(5)
+    assert "only 5 valid answers" in measures.implied_kappa(few, decisions).note
+
+
 def test_bootstrap_interval(decisions):
     simulated = measures.simulate(decisions, 0.6, 0.1, per_item=20, seed=4)
     fit = measures.implied_kappa(simulated, decisions, method="bootstrap", bootstrap=40, seed=1)

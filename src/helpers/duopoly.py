@@ -220,24 +220,28 @@ def play(config: AskConfig, market: Market, firms: tuple[str, str], *, rounds: i
 
 
 def summary(table: pd.DataFrame, market: Market, last: int = 5) -> pd.DataFrame:
-    """Per pair: mean price and profit over the last `last` played rounds, the
+    """Per pair, over the last `last` rounds played: the mean of the prices the
+    agents chose (valid answers only: a price carried over after an invalid
+    answer is the environment's, not the agent's), the mean profit and the
     profit gain Δ = (profit - Nash profit) / (collusive profit - Nash profit)
-    (0 = competitive, 1 = collusive), and the share of invalid answers."""
+    (0 = competitive, 1 = collusive) over rounds where both firms answered
+    validly, how many such rounds there were, and the share of invalid answers."""
     nash = market.profit(market.nash_price(), market.nash_price())
     cartel = market.profit(market.collusive_price(), market.collusive_price())
     rows = []
     for pair, group in table.groupby("pair", sort=False):
         played = group[group["status"].isin(["ok", "invalid"])]
-        if played.empty:
-            rows.append({"pair": pair, "rounds": 0, "mean_price": np.nan, "mean_profit": np.nan,
-                         "profit_gain": np.nan, "invalid_share": np.nan})
-            continue
-        cutoff = played["round"].max() - last + 1
-        tail = played[played["round"] >= cutoff]
-        profit = float(tail["profit"].mean())
-        rows.append({"pair": pair, "rounds": int(played["round"].max()),
-                     "mean_price": float(tail["price"].mean()), "mean_profit": profit,
-                     "profit_gain": (profit - nash) / (cartel - nash),
-                     "invalid_share": float((played["status"] == "invalid").mean())})
+        row = {"pair": pair, "rounds": 0, "mean_price": np.nan, "mean_profit": np.nan, "profit_gain": np.nan,
+               "valid_rounds": 0, "invalid_share": np.nan}
+        if not played.empty:
+            tail = played[played["round"] >= played["round"].max() - last + 1]
+            chosen = tail[tail["status"] == "ok"]
+            both = chosen.groupby(["session", "round"]).filter(lambda g: len(g) == 2)
+            profit = float(both["profit"].mean()) if len(both) else np.nan
+            row.update(rounds=int(played["round"].max()), mean_price=float(chosen["price"].mean()) if len(chosen)
+                       else np.nan, mean_profit=profit, profit_gain=(profit - nash) / (cartel - nash),
+                       valid_rounds=len(both) // 2,
+                       invalid_share=float((played["status"] == "invalid").mean()))
+        rows.append(row)
     return pd.DataFrame(rows, columns=["pair", "rounds", "mean_price", "mean_profit", "profit_gain",
-                                       "invalid_share"])
+                                       "valid_rounds", "invalid_share"])

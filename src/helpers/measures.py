@@ -42,6 +42,7 @@ from .preferences import Decision, choose, optimal_cooperation, switch_points
 KAPPA_GRID = np.round(np.linspace(0, 1, 101), 2)
 TEMPERATURE_GRID = np.geomspace(0.002, 50, 80)
 LR_CRITICAL = float(chi2.ppf(0.95, df=1))  # 3.84
+SMALL_SAMPLE = 20  # fewer valid answers than this and the fit says its interval is rough
 
 
 def valid(answers: pd.DataFrame) -> pd.DataFrame:
@@ -213,6 +214,8 @@ def implied_kappa(answers: pd.DataFrame, decisions: dict[str, Decision], *, meth
         label = f"bootstrap ({bootstrap} draws)"
     else:
         raise ValueError(f"method must be 'lr' or 'bootstrap', got {method!r}")
+    if n < SMALL_SAMPLE:
+        notes.append(f"only {n} valid answers: the interval rests on a large-sample approximation")
     uniform = float(sum(-(b[2].sum()) * np.log(len(b[2])) for b in blocks))
     p_uniform = float(chi2.sf(max(0.0, 2 * (profile[best] - uniform)), df=2))
     if p_uniform > 0.05:
