@@ -77,3 +77,37 @@ def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path)
                                     size=5, seed=0)
     assert out.read_bytes() == same.path.read_bytes()
     assert same.path.name.startswith("explanations-grocery_prices-n5-s0-illustrative-")
+
+
+def test_cli_trains_on_a_prepared_jsonl_such_as_synthetic_games_data(run_cli, fake_openai, tmp_path):
+    data = tmp_path / "moralis.jsonl"
+    code, _, err = run_cli("games", "synth", "--kappa", "0.5", "--size", "12", "--seed", "1", "--out", str(data))
+    assert code == 0, err
+    code, out, err = run_cli("finetune", "--jsonl", str(data), "--base", "local/smollm2-135m-instruct",
+                             "--dry-run")
+    assert code == 0, err
+    assert "examples         12" in out and "synthetic data (moralis.jsonl)" in out
+    code, out, err = run_cli("finetune", "--jsonl", str(data), "--base", "openai/gpt-4o-mini-2024-07-18",
+                             "--base-url", fake_openai.base_url, "--poll-seconds", "0")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:")
+    (upload,) = [r for r in fake_openai.requests if r["path"] == "/v1/files"]
+    assert upload["body"]["file"]["bytes"] == data.stat().st_size, "the file went up as it is"
+    assert registry.find(name)["human_data"] == "synthetic data (moralis.jsonl)"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--base", "openai/gpt-4o"], "--kind labels|explanations (human answers) or --jsonl FILE"),
+    (["--jsonl", "nowhere.jsonl", "--base", "openai/gpt-4o"], "--jsonl nowhere.jsonl: file not found"),
+])
+def test_cli_needs_something_to_train_on(run_cli, argv, message):
+    code, _, err = run_cli("finetune", *argv)
+    assert code == 2 and message in err.strip().splitlines()[-1]
+
+
+def test_cli_jsonl_excludes_the_human_data_options(run_cli, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\n')
+    code, _, err = run_cli("finetune", "--jsonl", str(data), "--kind", "labels", "--base", "openai/gpt-4o")
+    assert code == 2 and "drop --human, --kind, --scenario, --size and --out" in err

@@ -236,6 +236,25 @@ def loss_figure(results: dict[str, lora.AdapterResult]):
     return fig
 
 
+def prepared_dataset(path: Path, seed: int) -> Dataset:
+    """A JSONL file someone else prepared (e.g. synthetic games data), taken as it is.
+
+    Its sidecar `<file>.meta.json`, when there is one, names what the data are
+    (`games synth` writes "data": "synthetic"); that label follows the model."""
+    import json
+
+    if not path.is_file():
+        raise UserError(f"--jsonl {path}: file not found")
+    meta_file = Path(f"{path}.meta.json")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{meta_file}: not readable JSON ({exc}); fix or remove it") from None
+    what = meta.get("data", "prepared") if isinstance(meta, dict) else "prepared"
+    lines = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return Dataset(path, "prepared", (), lines, seed, f"{what} data ({path.name})")
+
+
 # -- the CLI subcommand ------------------------------------------------------
 
 def add_parser(commands) -> None:
@@ -244,8 +263,11 @@ def add_parser(commands) -> None:
     cmd.add_argument("--human", type=Path, default=None,
                      help="human-responses file (.csv/.parquet); default data/human_responses.csv, "
                           "else illustrative (generated) answers")
-    cmd.add_argument("--kind", required=True, choices=sft.KINDS,
+    cmd.add_argument("--kind", choices=sft.KINDS,
                      help="labels: answer Yes/No only; explanations: the decision and the participant's reason")
+    cmd.add_argument("--jsonl", type=Path, default=None, metavar="FILE",
+                     help="train on a prepared chat fine-tuning JSONL (e.g. from `games synth`) instead of "
+                          "human answers; --human/--kind/--scenario/--size then do not apply")
     cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
                      help="train on this scenario (repeat to pool several; default: all, pooled)")
     cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
@@ -287,15 +309,23 @@ def main(args: argparse.Namespace) -> int:
     if spec.provider == "openai" and (args.learning_rate or args.rank or args.max_steps):
         raise UserError("--learning-rate, --rank and --max-steps apply to local bases; "
                         "OpenAI takes --epochs only here")
-    every = scenario_files.load_scenarios(args.scenarios)
-    chosen = scenario_files.select(every, args.scenario_ids) if args.scenario_ids else every
-    # The whole file, not the selection: the illustrative answers to a scenario
-    # must be the same ones the notebooks train on.
-    answers, label = human_data.human_or_illustrative(args.human, every)
-    if ILLUSTRATIVE in label:
-        _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
-    data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
-                           size=args.size, seed=args.seed, out=args.out)
+    if args.jsonl is not None:
+        data = prepared_dataset(args.jsonl, args.seed)
+        if any(v is not None for v in (args.human, args.kind, args.scenario_ids, args.size, args.out)):
+            raise UserError("--jsonl trains on the file as it is; drop --human, --kind, --scenario, --size and --out")
+    else:
+        if args.kind is None:
+            raise UserError("say what to train on: --kind labels|explanations (human answers) or --jsonl FILE")
+        every = scenario_files.load_scenarios(args.scenarios)
+        chosen = scenario_files.select(every, args.scenario_ids) if args.scenario_ids else every
+        # The whole file, not the selection: the illustrative answers to a scenario
+        # must be the same ones the notebooks train on.
+        answers, label = human_data.human_or_illustrative(args.human, every)
+        if ILLUSTRATIVE in label:
+            _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
+        data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
+                               size=args.size, seed=args.seed, out=args.out)
+    label = data.human_label
     if spec.provider == "local":
         settings = lora.LoraSettings(**{**_local_settings(args), "seed": args.seed})
         report = sft.validate(data.path, spec.name, epochs=settings.epochs)
@@ -306,7 +336,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         report = sft.validate(data.path, spec.name, epochs=args.epochs)
         print(report.table())
-    print(f"{'human data':<16} {label}")
+    print(f"{'training data':<16} {label}")
     for warning in report.warnings:
         print(f"warning: {warning}")
     if args.dry_run:
