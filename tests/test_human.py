@@ -158,3 +158,12 @@ def test_a_bad_user_file_is_an_error_not_a_silent_fallback(tmp_path):
     path = write_csv(tmp_path, ["p1,bread,1,yes,x,2024-12-05T14:03:00Z,s"])
     with pytest.raises(ConfigError, match="unknown scenario 'bread'"):
         human.human_or_illustrative(path, SCENARIOS)
+
+
+def test_data_note_says_which_data_and_what_illustrative_means():
+    table = pd.DataFrame({"participant_id": ["p1", "p1", "p2"], "study": ["s", "s", "s"]})
+    assert human.data_note(table, "human (mine.csv)") == \
+        "Human data used here: **human (mine.csv)**: 2 participants, 3 answers, study: s."
+    note = human.data_note(table, "human (illustrative data)", trained_on=True)
+    assert note.startswith("Training data and comparison: **human (illustrative data)**")
+    assert "not real people" in note and "trained on these generated answers" in note
