@@ -14,7 +14,6 @@ from typing import Any
 from .agents import TrainPlan
 from .errors import UserError
 from .games import default_games
-from .models import DEFAULT_MODEL
 from .preferences import as_kappa
 
 KNOWN = {"model", "base-url", "games", "kappa", "samples", "temperature", "max-tokens", "train-size",

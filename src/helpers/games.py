@@ -26,10 +26,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import choices, paths
+from .config import check_entry, type_name
 from .errors import ConfigError
 from .game_kinds import KINDS, Kind, format_number
 
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 LABEL_PATTERN = re.compile(r"^[A-Za-z]+$")
 REQUIRED = {"id": str, "kind": str, "title": str, "prompt": str, "settings": list}
 OPTIONAL = {"labels": dict, "shares": list, "provenance": str}
@@ -127,14 +127,9 @@ class Game:
         return Setting(self, 0, _params(where, KINDS[self.kind], params, self))
 
 
-def _type_name(value: object) -> str:
-    return {str: "a string", list: "a list", int: "a number", float: "a number",
-            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
-
-
 def _number(where: str, name: str, value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise ConfigError(f"{where}: `{name}` must be a number, got {_type_name(value)}")
+        raise ConfigError(f"{where}: `{name}` must be a number, got {type_name(value)}")
     # repr() keeps a TOML decimal exact: 1.2 becomes 6/5, not the nearest binary float.
     return Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
 
@@ -216,7 +211,7 @@ def _shares(where: str, kind: Kind, raw: list | None) -> tuple[Fraction, ...]:
     values = []
     for i, v in enumerate(raw, start=1):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ConfigError(f"{where}: `shares` entry {i} must be a number, got {_type_name(v)}")
+            raise ConfigError(f"{where}: `shares` entry {i} must be a number, got {type_name(v)}")
         share = _number(where, "shares", v)
         if not 0 <= share <= 1:
             raise ConfigError(f"{where}: `shares` entry {i} must lie between 0 and 1, got {format_number(share)}")
@@ -231,25 +226,8 @@ def _shares(where: str, kind: Kind, raw: list | None) -> tuple[Fraction, ...]:
 
 
 def _parse_one(source: str, index: int, raw: object) -> Game:
-    where = f"{source}: game #{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a [[games]] table, got {_type_name(raw)}")
-    if isinstance(raw.get("id"), str):
-        where = f"{source}: game '{raw['id']}'"
-    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are "
-                          f"{', '.join(sorted(REQUIRED) + sorted(OPTIONAL))}")
-    for key, kind_type in REQUIRED.items():
-        if key not in raw:
-            raise ConfigError(f"{where}: missing required key `{key}`")
-        if not isinstance(raw[key], kind_type):
-            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind_type())}, got {_type_name(raw[key])}")
-    for key, kind_type in OPTIONAL.items():
-        if key in raw and not isinstance(raw[key], kind_type):
-            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind_type())}, got {_type_name(raw[key])}")
-    if not ID_PATTERN.match(raw["id"]):
-        raise ConfigError(f"{where}: `id` must be lower_snake_case (letters, digits, _), got {raw['id']!r}")
+    where = check_entry(source, index, raw, table="games", noun="game", id_key="id",
+                        required=REQUIRED, optional=OPTIONAL)
     if raw["kind"] not in KINDS:
         raise ConfigError(f"{where}: unknown kind {raw['kind']!r}; known kinds are {', '.join(KINDS)}")
     kind = KINDS[raw["kind"]]
@@ -267,7 +245,7 @@ def _parse_one(source: str, index: int, raw: object) -> Game:
     settings = []
     for i, setting in enumerate(raw["settings"], start=1):
         if not isinstance(setting, dict):
-            raise ConfigError(f"{where}: setting #{i} must be a table, got {_type_name(setting)}")
+            raise ConfigError(f"{where}: setting #{i} must be a table, got {type_name(setting)}")
         params = _params(f"{where}: setting #{i}", kind, setting, game)
         settings.append(tuple(params.items()))
     for later, params in enumerate(settings):

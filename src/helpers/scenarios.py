@@ -9,16 +9,15 @@ field, says what was expected and what was found, and fits on one line.
 
 from __future__ import annotations
 
-import re
 import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
+from .config import check_entry
 from .errors import ConfigError
 
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 REQUIRED = {"id": str, "title": str, "prompt": str, "levels": list}
 OPTIONAL = {"provenance": str}
 TOP_LEVEL = {"scenarios"}
@@ -42,11 +41,6 @@ class Scenario:
         return self.prompt.replace("{value}", self.levels[level - 1])
 
 
-def _type_name(value: object) -> str:
-    return {str: "a string", list: "a list", int: "a number", float: "a number",
-            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
-
-
 def _check_prompt(where: str, prompt: str) -> None:
     # Only `{value}` may appear as a placeholder; anything else in braces is
     # almost always a typo such as `{vaule}`.
@@ -64,31 +58,8 @@ def _check_prompt(where: str, prompt: str) -> None:
 
 
 def _parse_one(source: str, index: int, raw: object) -> Scenario:
-    where = f"{source}: scenario #{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a [[scenarios]] table, got {_type_name(raw)}")
-    if isinstance(raw.get("id"), str):
-        where = f"{source}: scenario '{raw['id']}'"
-    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        allowed = ", ".join(sorted(REQUIRED) + sorted(OPTIONAL))
-        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are {allowed}")
-    for key, kind in REQUIRED.items():
-        if key not in raw:
-            raise ConfigError(f"{where}: missing required key `{key}`")
-        if not isinstance(raw[key], kind):
-            raise ConfigError(
-                f"{where}: `{key}` must be {_type_name(kind())}, got {_type_name(raw[key])}"
-            )
-    for key, kind in OPTIONAL.items():
-        if key in raw and not isinstance(raw[key], kind):
-            raise ConfigError(
-                f"{where}: `{key}` must be {_type_name(kind())}, got {_type_name(raw[key])}"
-            )
-    if not ID_PATTERN.match(raw["id"]):
-        raise ConfigError(
-            f"{where}: `id` must be lower_snake_case (letters, digits, _), got {raw['id']!r}"
-        )
+    where = check_entry(source, index, raw, table="scenarios", noun="scenario", id_key="id",
+                        required=REQUIRED, optional=OPTIONAL)
     for key in ("title", "prompt"):
         if not raw[key].strip():
             raise ConfigError(f"{where}: `{key}` must not be empty")

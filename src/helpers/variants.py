@@ -11,7 +11,6 @@ file, the variant and the field.
 
 from __future__ import annotations
 
-import re
 import string
 import tomllib
 from collections.abc import Sequence
@@ -20,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import paths
+from .config import check_entry
 from .errors import ConfigError, UserError
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 REQUIRED = {"name": str, "turns": list}
 OPTIONAL = {"description": str}
 TOP_LEVEL = {"variants"}
@@ -60,11 +59,6 @@ def default_variants_file() -> Path:
     return paths.home() / "variants.toml"
 
 
-def _type_name(value: object) -> str:
-    return {str: "a string", list: "a list", int: "a number", float: "a number",
-            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
-
-
 def _check_turn(where: str, number: int, turn: object) -> str:
     if not isinstance(turn, str) or not turn.strip():
         raise ConfigError(f"{where}: `turns` entry {number} must be a non-empty string, got {turn!r}")
@@ -83,24 +77,8 @@ def _check_turn(where: str, number: int, turn: object) -> str:
 
 
 def _parse_one(source: str, index: int, raw: object) -> Variant:
-    where = f"{source}: variant #{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a [[variants]] table, got {_type_name(raw)}")
-    if isinstance(raw.get("name"), str):
-        where = f"{source}: variant '{raw['name']}'"
-    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        allowed = ", ".join(sorted(REQUIRED) + sorted(OPTIONAL))
-        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are {allowed}")
-    for key, kind in {**REQUIRED, **OPTIONAL}.items():
-        if key not in raw:
-            if key in REQUIRED:
-                raise ConfigError(f"{where}: missing required key `{key}`")
-            continue
-        if not isinstance(raw[key], kind):
-            raise ConfigError(f"{where}: `{key}` must be {_type_name(kind())}, got {_type_name(raw[key])}")
-    if not NAME_PATTERN.match(raw["name"]):
-        raise ConfigError(f"{where}: `name` must be lower_snake_case (letters, digits, _), got {raw['name']!r}")
+    where = check_entry(source, index, raw, table="variants", noun="variant", id_key="name",
+                        required=REQUIRED, optional=OPTIONAL)
     if not raw["turns"]:
         raise ConfigError(f"{where}: `turns` must have at least 1 entry, got 0")
     turns = tuple(_check_turn(where, i, t) for i, t in enumerate(raw["turns"], start=1))

@@ -1,0 +1,49 @@
+"""Strict checks shared by the TOML files users edit: scenarios, variants, games.
+
+A typo in a key would otherwise change an experiment silently, so unknown keys
+are errors, and every message names the file and the item, says what was
+expected and what was found, and fits on one line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ConfigError
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def type_name(value: object) -> str:
+    """How a TOML value's type reads in an error message."""
+    return {str: "a string", list: "a list", int: "a number", float: "a number",
+            bool: "true/false", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def check_entry(source: str, index: int, raw: object, *, table: str, noun: str, id_key: str,
+                required: dict[str, type], optional: dict[str, type]) -> str:
+    """Check one [[table]] entry's keys, their types and its lower_snake_case id.
+
+    Returns the prefix for later messages about this entry: "FILE: noun 'id'"
+    (or "FILE: noun #index" while the id itself is unusable).
+    """
+    where = f"{source}: {noun} #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a [[{table}]] table, got {type_name(raw)}")
+    if isinstance(raw.get(id_key), str):
+        where = f"{source}: {noun} '{raw[id_key]}'"
+    unknown = sorted(set(raw) - set(required) - set(optional))
+    if unknown:
+        allowed = ", ".join(sorted(required) + sorted(optional))
+        raise ConfigError(f"{where}: unknown key `{unknown[0]}`; allowed keys are {allowed}")
+    for key, kind in {**required, **optional}.items():
+        if key not in raw:
+            if key in required:
+                raise ConfigError(f"{where}: missing required key `{key}`")
+            continue
+        if not isinstance(raw[key], kind):
+            raise ConfigError(f"{where}: `{key}` must be {type_name(kind())}, got {type_name(raw[key])}")
+    if not ID_PATTERN.match(raw[id_key]):
+        raise ConfigError(
+            f"{where}: `{id_key}` must be lower_snake_case (letters, digits, _), got {raw[id_key]!r}")
+    return where
