@@ -8,6 +8,7 @@ expected and what was found, and fits on one line.
 from __future__ import annotations
 
 import re
+import tomllib
 
 from .errors import ConfigError
 
@@ -47,3 +48,18 @@ def check_entry(source: str, index: int, raw: object, *, table: str, noun: str, 
         raise ConfigError(
             f"{where}: `{id_key}` must be lower_snake_case (letters, digits, _), got {raw[id_key]!r}")
     return where
+
+
+def table_entries(text: str, source: str, table: str) -> list[object]:
+    """The [[table]] entries of a TOML text that holds nothing else (at least one)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {table})
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[{table}]] tables")
+    entries = data.get(table)
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{source}: no {table} found; add at least one [[{table}]] table")
+    return entries

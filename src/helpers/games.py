@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from . import choices, paths
-from .config import check_entry, type_name
+from .config import check_entry, table_entries, type_name
 from .errors import ConfigError
 from .game_kinds import KINDS, Kind, format_number
 
@@ -258,16 +257,7 @@ def _parse_one(source: str, index: int, raw: object) -> Game:
 
 def parse_games(text: str, source: str = "games.toml") -> list[Game]:
     """Parse and validate games TOML text; `source` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"games"})
-    if unknown:
-        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[games]] tables")
-    raw_list = data.get("games")
-    if not isinstance(raw_list, list) or not raw_list:
-        raise ConfigError(f"{source}: no games found; add at least one [[games]] table")
+    raw_list = table_entries(text, source, "games")
     games: list[Game] = []
     for index, raw in enumerate(raw_list, start=1):
         game = _parse_one(source, index, raw)

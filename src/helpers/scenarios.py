@@ -10,17 +10,15 @@ field, says what was expected and what was found, and fits on one line.
 from __future__ import annotations
 
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
-from .config import check_entry
+from .config import check_entry, table_entries
 from .errors import ConfigError
 
 REQUIRED = {"id": str, "title": str, "prompt": str, "levels": list}
 OPTIONAL = {"provenance": str}
-TOP_LEVEL = {"scenarios"}
 
 
 @dataclass(frozen=True)
@@ -86,18 +84,7 @@ def _parse_one(source: str, index: int, raw: object) -> Scenario:
 
 def parse_scenarios(text: str, source: str = "scenarios.toml") -> list[Scenario]:
     """Parse and validate scenario TOML text; `source` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - TOP_LEVEL)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[scenarios]] tables"
-        )
-    raw_list = data.get("scenarios")
-    if not isinstance(raw_list, list) or not raw_list:
-        raise ConfigError(f"{source}: no scenarios found; add at least one [[scenarios]] table")
+    raw_list = table_entries(text, source, "scenarios")
     scenarios: list[Scenario] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_list, start=1):

@@ -12,19 +12,17 @@ file, the variant and the field.
 from __future__ import annotations
 
 import string
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from . import paths
-from .config import check_entry
+from .config import check_entry, table_entries
 from .errors import ConfigError, UserError
 
 REQUIRED = {"name": str, "turns": list}
 OPTIONAL = {"description": str}
-TOP_LEVEL = {"variants"}
 PLACEHOLDER = "prompt"
 
 
@@ -87,16 +85,7 @@ def _parse_one(source: str, index: int, raw: object) -> Variant:
 
 def parse_variants(text: str, source: str = "variants.toml") -> dict[str, Variant]:
     """Parse and validate variants TOML text; `source` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - TOP_LEVEL)
-    if unknown:
-        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}`; the file holds only [[variants]] tables")
-    raw_list = data.get("variants")
-    if not isinstance(raw_list, list) or not raw_list:
-        raise ConfigError(f"{source}: no variants found; add at least one [[variants]] table")
+    raw_list = table_entries(text, source, "variants")
     found: dict[str, Variant] = {}
     for index, raw in enumerate(raw_list, start=1):
         variant = _parse_one(source, index, raw)
