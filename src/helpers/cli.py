@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure refusal rates for every bucket")
     _add_run_arguments(run)
     run.add_argument("--max-cost", type=float, default=None, metavar="D",
-                     help="refuse to start if the estimated cost exceeds D dollars")
+                     help="refuse to start if the run could cost more than D dollars (every answer max-tokens long)")
     run.add_argument("--poll-seconds", type=float, default=30.0, help="batch polling interval")
     run.add_argument("--out", type=Path, default=None, help="write the bucket table (.csv or .parquet)")
     run.add_argument("--responses", type=Path, default=None, metavar="FILE",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -63,3 +64,13 @@ def table_entries(text: str, source: str, table: str) -> list[object]:
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: no {table} found; add at least one [[{table}]] table")
     return entries
+
+
+def read_text(path: Path, flag: str) -> str:
+    """A user's file as text; `flag` is the option that names another one (e.g. --games)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass {flag} with an existing file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None

@@ -25,7 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import choices, paths
-from .config import check_entry, table_entries, type_name
+from .config import check_entry, read_text, table_entries, type_name
 from .errors import ConfigError
 from .game_kinds import KINDS, Kind, format_number
 
@@ -274,13 +274,7 @@ def default_games() -> Path:
 def load_games(path: str | Path | None = None) -> list[Game]:
     """Load games from a TOML file (default: the workspace's games.toml)."""
     path = Path(path) if path is not None else default_games()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found; pass --games with an existing file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse_games(text, source=str(path))
+    return parse_games(read_text(path, "--games"), source=str(path))
 
 
 def select(games: list[Game], ids: list[str] | None) -> list[Game]:

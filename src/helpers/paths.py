@@ -79,9 +79,6 @@ def paper_reported_file() -> Path:
     return PACKAGE_DATA / "paper_reported.csv"
 
 
-def reports_dir() -> Path:
-    return home() / "reports"
-
 
 def data_dir() -> Path:
     """Human data the workspace collects or is given: EXCEPTIONS_DATA, else data/."""

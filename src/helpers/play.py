@@ -9,7 +9,6 @@ parsed action and its cooperation level, the table helpers.measures reads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,17 +16,11 @@ import pandas as pd
 from .asking import AskConfig, AskResult, ask
 from .dilemmas import Dilemma
 from .engine import Limits, Progress
-from .games import Action, Setting
+from .games import Setting
 from .preferences import Decision, decision
 
 COLUMNS = ["model", "item", "game", "setting", "sample", "status", "action", "cooperation", "text",
            "prompt_tokens", "completion_tokens", "cost_usd"]
-
-
-class Item(Protocol):
-    def render(self) -> str: ...
-    def parse(self, text: str) -> str: ...
-    def actions(self) -> list[Action]: ...
 
 
 def item_key(item: Setting | Dilemma) -> str:

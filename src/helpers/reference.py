@@ -28,19 +28,3 @@ def human_marks() -> pd.DataFrame:
     return marks[["scenario", "level", "value", "source", "note", "label"]].rename(
         columns={"value": "refusal_rate"}
     ).reset_index(drop=True)
-
-
-def human_rates_with_n() -> pd.DataFrame:
-    """The paper-reported human rates with a sample size for significance tests.
-
-    The paper gives no per-bucket n. Each of its 303 participants answered every
-    scenario at one level drawn uniformly from six, so a bucket holds 303 / 6 =
-    50.5 answers in expectation; that expected size is used and flagged in the
-    `n_note` column.
-    """
-    table = paper_reported()
-    participants = float(table.loc[table["metric"] == "participants", "value"].iloc[0])
-    marks = human_marks()
-    marks["n"] = participants / 6
-    marks["n_note"] = f"expected bucket size {participants:.0f}/6, not reported by the paper"
-    return marks

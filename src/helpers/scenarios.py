@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
-from .config import check_entry, table_entries
+from .config import check_entry, read_text, table_entries
 from .errors import ConfigError
 
 REQUIRED = {"id": str, "title": str, "prompt": str, "levels": list}
@@ -101,13 +101,7 @@ def parse_scenarios(text: str, source: str = "scenarios.toml") -> list[Scenario]
 def load_scenarios(path: str | Path | None = None) -> list[Scenario]:
     """Load scenarios from a TOML file (default: the workspace's scenarios.toml)."""
     path = Path(path) if path is not None else paths.default_scenarios()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found; pass --scenarios with an existing file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse_scenarios(text, source=str(path))
+    return parse_scenarios(read_text(path, "--scenarios"), source=str(path))
 
 
 def select(scenarios: list[Scenario], ids: list[str] | None) -> list[Scenario]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import paths
-from .config import check_entry, table_entries
+from .config import check_entry, read_text, table_entries
 from .errors import ConfigError, UserError
 
 REQUIRED = {"name": str, "turns": list}
@@ -98,11 +98,7 @@ def parse_variants(text: str, source: str = "variants.toml") -> dict[str, Varian
 @lru_cache(maxsize=16)
 def _load(path: str, mtime_ns: int, size: int) -> dict[str, Variant]:
     # Keyed on the file's stamp, so an edited file is read again.
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse_variants(text, source=path)
+    return parse_variants(read_text(Path(path), "--variants"), source=path)
 
 
 def load_variants(path: str | Path | None = None) -> dict[str, Variant]:
