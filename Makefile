@@ -56,7 +56,7 @@ survey: $(STAMP)
 	@key="$${ORGANISER_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
 	echo "participants: http://$(HOST):$(PORT)/"; \
 	echo "organiser:    http://$(HOST):$(PORT)/?view=organiser&key=$$key"; \
-	EXCEPTIONS_ORGANISER_KEY="$$key" $(BIN)/marimo run notebooks/06_human_survey.py \
+	EXCEPTIONS_ORGANISER_KEY="$$key" $(BIN)/marimo run apps/survey.py \
 	  --host $(HOST) --port $(PORT) --no-token -- --study $(STUDY)
 
 clean:

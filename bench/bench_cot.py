@@ -21,7 +21,9 @@ workdir = Path(tempfile.mkdtemp(prefix="bench-cot-"))
 os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 os.environ.setdefault("EXCEPTIONS_MODELS", str(Path(__file__).resolve().parents[1] / "cache" / "models"))
 
-from helpers import experiment, local_model, scenarios  # noqa: E402
+from helpers.exceptions import experiment
+from helpers.llm import local_model
+from helpers.exceptions import scenarios  # noqa: E402
 
 
 def measure(label: str, config, chosen) -> None:

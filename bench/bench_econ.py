@@ -16,8 +16,12 @@ from pathlib import Path
 workdir = Path(tempfile.mkdtemp(prefix="bench-econ-"))
 os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 
-from helpers import duopoly, games, measures, play, synthetic  # noqa: E402
-from helpers.asking import AskConfig  # noqa: E402
+from helpers.economics import duopoly
+from helpers.economics import games
+from helpers.economics import measures
+from helpers.economics import play
+from helpers.economics import synthetic  # noqa: E402
+from helpers.llm.asking import AskConfig  # noqa: E402
 
 
 def timed(label: str, fn, per: int = 1):

@@ -25,7 +25,13 @@ os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 os.environ["EXCEPTIONS_DATA"] = str(workdir / "data")  # never the checkout's real answers
 os.environ.setdefault("EXCEPTIONS_MODELS", str(Path(__file__).resolve().parents[1] / "cache" / "models"))
 
-from helpers import experiment, finetune, human, local_model, lora, scenarios, sft  # noqa: E402
+from helpers.exceptions import experiment
+from helpers.finetune import workflow as finetune
+from helpers.humans import responses as human
+from helpers.llm import local_model
+from helpers.finetune import lora
+from helpers.exceptions import scenarios
+from helpers.finetune import datasets as sft  # noqa: E402
 
 
 def main() -> None:

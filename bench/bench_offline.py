@@ -17,7 +17,9 @@ workdir = Path(tempfile.mkdtemp(prefix="bench-"))
 os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 os.environ["EXCEPTIONS_MODELS"] = str(workdir / "models")
 
-from helpers import experiment, local_model, scenarios  # noqa: E402
+from helpers.exceptions import experiment
+from helpers.llm import local_model
+from helpers.exceptions import scenarios  # noqa: E402
 
 
 def timed(label: str, fn):

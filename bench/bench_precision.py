@@ -27,7 +27,9 @@ os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")  # no answer is a cache 
 # ...but the converted weights are reused from the workspace (bench_offline times that).
 os.environ.setdefault("EXCEPTIONS_MODELS", str(Path(__file__).resolve().parents[1] / "cache" / "models"))
 
-from helpers import experiment, scenarios, stats  # noqa: E402
+from helpers.exceptions import experiment
+from helpers.exceptions import scenarios
+from helpers.exceptions import stats  # noqa: E402
 
 
 def main() -> None:

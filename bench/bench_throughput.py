@@ -21,9 +21,10 @@ from pathlib import Path
 workdir = Path(tempfile.mkdtemp(prefix="bench-rate-"))
 os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 
-from helpers import experiment, scenarios  # noqa: E402
-from helpers.engine import Limits  # noqa: E402
-from helpers.testserver import FakeOpenAI  # noqa: E402
+from helpers.exceptions import experiment
+from helpers.exceptions import scenarios  # noqa: E402
+from helpers.llm.engine import Limits  # noqa: E402
+from helpers.testing.server import FakeOpenAI  # noqa: E402
 
 
 def main() -> None:

@@ -6,10 +6,15 @@ app = marimo.App(width="medium", app_title="2.1 Baseline refusal rates")
 with app.setup:
     import marimo as mo
 
-    from helpers import experiment, human, plots, reference, scenarios, stats
+    from helpers.exceptions import experiment
+    from helpers.humans import responses as human
+    from helpers.exceptions import plots
+    from helpers.exceptions import reference
+    from helpers.exceptions import scenarios
+    from helpers.exceptions import stats
     from helpers.errors import UserError
-    from helpers.engine import Limits
-    from helpers.notebook import NotebookParams, attempt, run_with_progress, spends_without_click
+    from helpers.llm.engine import Limits
+    from helpers.notebook.glue import NotebookParams, attempt, run_with_progress, spends_without_click
 
 
 @app.cell

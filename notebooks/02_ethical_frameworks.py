@@ -6,10 +6,18 @@ app = marimo.App(width="medium", app_title="2.2 Ethical framework prompting")
 with app.setup:
     import marimo as mo
 
-    from helpers import experiment, human, plots, reference, scenarios, stats, summaries, transcripts, variants
-    from helpers.engine import Limits
+    from helpers.exceptions import experiment
+    from helpers.humans import responses as human
+    from helpers.exceptions import plots
+    from helpers.exceptions import reference
+    from helpers.exceptions import scenarios
+    from helpers.exceptions import stats
+    from helpers.exceptions import summaries
+    from helpers.exceptions import transcripts
+    from helpers.exceptions import variants
+    from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook import NotebookParams, attempt, check_run_arguments, run_with_progress, spends_without_click
+    from helpers.notebook.glue import NotebookParams, attempt, check_run_arguments, run_with_progress, spends_without_click
 
     # What `make report` exports: the baseline and the three frameworks in exact mode
     # (one forward pass per bucket, about 0.3 s each with the offline model), so all

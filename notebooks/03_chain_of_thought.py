@@ -6,10 +6,18 @@ app = marimo.App(width="medium", app_title="2.3 Chain-of-thought prompting")
 with app.setup:
     import marimo as mo
 
-    from helpers import experiment, human, plots, reference, scenarios, stats, summaries, transcripts, variants
-    from helpers.engine import Limits
+    from helpers.exceptions import experiment
+    from helpers.humans import responses as human
+    from helpers.exceptions import plots
+    from helpers.exceptions import reference
+    from helpers.exceptions import scenarios
+    from helpers.exceptions import stats
+    from helpers.exceptions import summaries
+    from helpers.exceptions import transcripts
+    from helpers.exceptions import variants
+    from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook import NotebookParams, attempt, check_run_arguments, run_with_progress, spends_without_click
+    from helpers.notebook.glue import NotebookParams, attempt, check_run_arguments, run_with_progress, spends_without_click
 
     # What `make report` exports, sized for the offline model (about 20 generated
     # tokens/s on 2 cores): exact mode, one reasoning chain per bucket with reasoning

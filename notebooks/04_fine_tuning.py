@@ -6,10 +6,16 @@ app = marimo.App(width="medium", app_title="2.4 Supervised fine-tuning")
 with app.setup:
     import marimo as mo
 
-    from helpers import finetune, human, lora, plots, scenarios, sft, sft_eval
+    from helpers.finetune import workflow as finetune
+    from helpers.humans import responses as human
+    from helpers.finetune import lora
+    from helpers.exceptions import plots
+    from helpers.exceptions import scenarios
+    from helpers.finetune import datasets as sft
+    from helpers.finetune import evaluation as sft_eval
     from helpers.errors import UserError
-    from helpers.notebook import NotebookParams, attempt, spends_without_click
-    from helpers.sft_eval import FineTuned
+    from helpers.notebook.glue import NotebookParams, attempt, spends_without_click
+    from helpers.finetune.evaluation import FineTuned
 
     # What `make report` runs: one scenario, a LoRA adapter of the offline model
     # trained on 50 yes/no labels and another on the same number of explanations
@@ -41,7 +47,7 @@ def _():
     the scenario it was trained on. By default both kinds see 50 answers of one
     scenario for 2 epochs, so that the report builds in minutes on a laptop; the
     widgets (or `--labels-size 303 --epochs 3`) restore the paper's sizes. Training happens on this machine: LoRA adapters
-    of the offline model (`helpers.lora`). To fine-tune on OpenAI's service instead,
+    of the offline model (`helpers.finetune.lora`). To fine-tune on OpenAI's service instead,
     run `python -m helpers finetune --base openai/gpt-4o-2024-08-06 --kind explanations
     --scenario ID` and measure the printed `openai/ft:...` model like any other.
     """)

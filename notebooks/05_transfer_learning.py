@@ -6,10 +6,16 @@ app = marimo.App(width="medium", app_title="2.4 Transfer to unseen scenarios")
 with app.setup:
     import marimo as mo
 
-    from helpers import finetune, human, lora, plots, reference, scenarios, sft_eval
+    from helpers.finetune import workflow as finetune
+    from helpers.humans import responses as human
+    from helpers.finetune import lora
+    from helpers.exceptions import plots
+    from helpers.exceptions import reference
+    from helpers.exceptions import scenarios
+    from helpers.finetune import evaluation as sft_eval
     from helpers.errors import UserError
-    from helpers.notebook import NotebookParams, attempt, spends_without_click
-    from helpers.sft_eval import FineTuned
+    from helpers.notebook.glue import NotebookParams, attempt, spends_without_click
+    from helpers.finetune.evaluation import FineTuned
 
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
     # explanations (2 epochs) from each of two scenarios, each measured on the
@@ -38,7 +44,7 @@ def _():
 
     Here one model per chosen scenario is trained on that scenario's explanations
     alone (LoRA on the offline model), then measured on **every other** scenario
-    (`helpers.sft_eval.unseen_scenarios` decides this, and never includes a model's
+    (`helpers.finetune.evaluation.unseen_scenarios` decides this, and never includes a model's
     own scenario), on its own scenario, and the base model on all of them.
     """)
     return

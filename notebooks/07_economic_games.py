@@ -8,13 +8,18 @@ with app.setup:
 
     import marimo as mo
 
-    from helpers import agents, econ_plots, games, measures, play, synthetic
-    from helpers.asking import AskConfig
-    from helpers.econ_notebook import EconParams, TrainingBar
-    from helpers.engine import Limits
+    from helpers.economics import agents
+    from helpers.economics import plots as econ_plots
+    from helpers.economics import games
+    from helpers.economics import measures
+    from helpers.economics import play
+    from helpers.economics import synthetic
+    from helpers.llm.asking import AskConfig
+    from helpers.notebook.economics import EconParams, TrainingBar
+    from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook import NotebookProgress, attempt, spends_without_click
-    from helpers.preferences import choose, decision
+    from helpers.notebook.glue import NotebookProgress, attempt, spends_without_click
+    from helpers.economics.preferences import choose, decision
 
 
 @app.cell

@@ -7,13 +7,19 @@ with app.setup:
     import marimo as mo
     import pandas as pd
 
-    from helpers import agents, dilemmas, duopoly, econ_plots, games, measures, play
-    from helpers.asking import AskConfig
-    from helpers.econ_notebook import EconParams, RoundsBar, TrainingBar
-    from helpers.engine import Limits
+    from helpers.economics import agents
+    from helpers.economics import dilemmas
+    from helpers.economics import duopoly
+    from helpers.economics import plots as econ_plots
+    from helpers.economics import games
+    from helpers.economics import measures
+    from helpers.economics import play
+    from helpers.llm.asking import AskConfig
+    from helpers.notebook.economics import EconParams, RoundsBar, TrainingBar
+    from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook import NotebookProgress, attempt, spends_without_click
-    from helpers.preferences import choose, switch_points
+    from helpers.notebook.glue import NotebookProgress, attempt, spends_without_click
+    from helpers.economics.preferences import choose, switch_points
 
 
 @app.cell

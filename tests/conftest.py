@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openai_server import FakeOpenAI  # noqa: E402
+from helpers.testing.server import FakeOpenAI  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def scenarios_toml(*blocks: str) -> str:
 @pytest.fixture
 def run_cli(capsys):
     """Run `python -m helpers` in-process; returns (exit code, stdout, stderr)."""
-    from helpers.cli import main
+    from helpers.cli.main import main
 
     def _run(*argv: str):
         code = main(list(argv))

@@ -1,13 +1,13 @@
 """A FakeOpenAI (real HTTP server on 127.0.0.1) whose answers come from a
 function of the prompt, for the games, dilemmas and pricing tests. Only the
-reply text differs from helpers.testserver's; the protocol is the same."""
+reply text differs from helpers.testing.server's; the protocol is the same."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from helpers.testserver import FakeOpenAI, _text, count_tokens
+from helpers.testing.server import FakeOpenAI, _text, count_tokens
 
 
 class ScriptedOpenAI(FakeOpenAI):

@@ -11,7 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from .errors import ConfigError
+from helpers.errors import ConfigError
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 

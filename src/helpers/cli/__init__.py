@@ -1,0 +1,5 @@
+"""cli"""
+
+from helpers.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,115 @@
+"""`python -m helpers finetune`: builds the dataset, validates and prices it, trains
+(LoRA on the offline model, or a job on the OpenAI protocol test server) and
+prints the new model's name last; bad arguments are one line."""
+
+import pytest
+
+from helpers.finetune import registry
+
+BASE = "local/smollm2-135m-instruct"
+
+
+@pytest.mark.slow
+def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
+                             "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith(f"{BASE}+") and "ILLUSTRATIVE" in err and "step 1/1" in err
+    assert "examples         2" in out and "human (illustrative data)" in out
+    entry = registry.find(name)
+    assert entry["provider"] == "local" and entry["illustrative"] and entry["scenarios"] == ["grocery_prices"]
+    assert entry["size"] == 2 and entry["seed"] == 3 and entry["kind"] == "explanations"
+    code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
+    # The same command again finds the adapter instead of training.
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
+                             "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")
+    assert out.strip().splitlines()[-1] == name and "found in the cache" in out and "step 1" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
+    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "invalid choice: 'stories'"),
+    (["--kind", "labels"], "the following arguments are required: --base"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--human", "missing.csv"], "file not found"),
+])
+def test_cli_argument_errors(run_cli, argv, message):
+    code, _, err = run_cli("finetune", *argv)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("error: ") and message in last
+
+
+def test_cli_dry_run_prices_openai_training_without_a_key(run_cli, fake_openai):
+    code, out, err = run_cli("finetune", "--kind", "labels", "--scenario", "hospitality",
+                             "--base", "openai/gpt-4o-2024-08-06", "--dry-run")
+    assert code == 0, err
+    assert "examples         303" in out and "epochs           3" in out
+    assert "(estimate)" in out and out.strip().endswith("dry run: nothing was uploaded or trained")
+    assert fake_openai.requests == []
+
+
+def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
+    code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "hospitality",
+                             "--base", "openai/gpt-4o-mini-2024-07-18", "--base-url", fake_openai.base_url,
+                             "--poll-seconds", "0", "--suffix", "hosp")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:hosp:")
+    assert "running -> succeeded" in err
+    assert registry.find(name)["illustrative"]
+
+
+@pytest.mark.slow  # counts tokens with the offline model's tokenizer (converted on first use)
+def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path):
+    from helpers.finetune import workflow as finetune
+    from helpers.humans import responses as human
+    from helpers.exceptions import scenarios
+
+    out = tmp_path / "grocery.jsonl"
+    code, _, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices", "--size", "5",
+                           "--base", BASE, "--dry-run", "--out", str(out))
+    assert code == 0, err
+    every = scenarios.load_scenarios()
+    answers, label = human.human_or_illustrative(None, every)
+    same = finetune.prepare_dataset(answers, label, every, "explanations", scenario_ids=["grocery_prices"],
+                                    size=5, seed=0)
+    assert out.read_bytes() == same.path.read_bytes()
+    assert same.path.name.startswith("explanations-grocery_prices-n5-s0-illustrative-")
+
+
+def test_cli_trains_on_a_prepared_jsonl_such_as_synthetic_games_data(run_cli, fake_openai, tmp_path):
+    data = tmp_path / "moralis.jsonl"
+    code, _, err = run_cli("games", "synth", "--kappa", "0.5", "--size", "12", "--seed", "1", "--out", str(data))
+    assert code == 0, err
+    code, out, err = run_cli("finetune", "--jsonl", str(data), "--base", "local/smollm2-135m-instruct",
+                             "--dry-run")
+    assert code == 0, err
+    assert "examples         12" in out and "synthetic data (moralis.jsonl)" in out
+    code, out, err = run_cli("finetune", "--jsonl", str(data), "--base", "openai/gpt-4o-mini-2024-07-18",
+                             "--base-url", fake_openai.base_url, "--poll-seconds", "0")
+    assert code == 0, err
+    name = out.strip().splitlines()[-1]
+    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:")
+    (upload,) = [r for r in fake_openai.requests if r["path"] == "/v1/files"]
+    assert upload["body"]["file"]["bytes"] == data.stat().st_size, "the file went up as it is"
+    assert registry.find(name)["human_data"] == "synthetic data (moralis.jsonl)"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--base", "openai/gpt-4o"], "--kind labels|explanations (human answers) or --jsonl FILE"),
+    (["--jsonl", "nowhere.jsonl", "--base", "openai/gpt-4o"], "--jsonl nowhere.jsonl: file not found"),
+])
+def test_cli_needs_something_to_train_on(run_cli, argv, message):
+    code, _, err = run_cli("finetune", *argv)
+    assert code == 2 and message in err.strip().splitlines()[-1]
+
+
+def test_cli_jsonl_excludes_the_human_data_options(run_cli, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\n')
+    code, _, err = run_cli("finetune", "--jsonl", str(data), "--kind", "labels", "--base", "openai/gpt-4o")
+    assert code == 2 and "drop --human, --kind, --scenario, --size and --out" in err
