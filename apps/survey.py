@@ -11,7 +11,8 @@ with app.setup:
     from helpers.exceptions import scenarios
     from helpers.humans import survey
     from helpers.errors import UserError
-    from helpers.notebook.glue import NotebookParams, attempt
+    from helpers.notebook.gate import attempt
+    from helpers.notebook.params import NotebookParams
 
 
 @app.cell

@@ -17,7 +17,8 @@ with app.setup:
     from helpers.exceptions import variants
     from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook.glue import NotebookParams, attempt, check_run_arguments, run_with_progress, spends_without_click
+    from helpers.notebook.gate import attempt, run_with_progress, spends_without_click
+    from helpers.notebook.params import NotebookParams, check_run_arguments
 
     # What `make report` exports: the baseline and the three frameworks in exact mode
     # (one forward pass per bucket, about 0.3 s each with the offline model), so all

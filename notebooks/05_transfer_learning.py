@@ -7,6 +7,8 @@ with app.setup:
     import marimo as mo
 
     from helpers.finetune import workflow as finetune
+    from helpers.notebook.training import TrainingParams
+    from helpers.notebook.progress import TrainingProgress
     from helpers.humans import responses as human
     from helpers.finetune import lora
     from helpers.exceptions import plots
@@ -14,7 +16,8 @@ with app.setup:
     from helpers.exceptions import scenarios
     from helpers.finetune import evaluation as sft_eval
     from helpers.errors import UserError
-    from helpers.notebook.glue import NotebookParams, attempt, spends_without_click
+    from helpers.notebook.gate import attempt, spends_without_click
+    from helpers.notebook.params import NotebookParams
     from helpers.finetune.evaluation import FineTuned
 
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
@@ -54,7 +57,7 @@ def _():
 def _():
     _args = {**DEFAULTS, **dict(mo.cli_args())}
     params = attempt(NotebookParams.from_cli, _args)
-    training = attempt(finetune.TrainingParams.from_cli, _args)
+    training = attempt(TrainingParams.from_cli, _args)
     _bad = next((p for p in (params, training) if isinstance(p, UserError)), None)
     mo.stop(_bad is not None, mo.callout(mo.md(f"**Bad notebook argument:** {_bad}"), kind="danger"))
     all_scenarios = scenarios.load_scenarios(params.scenarios)
@@ -107,7 +110,7 @@ def _(evaluated, human_data, human_label, settings, size_box, total_steps, train
     # Training and measuring cost minutes: they wait for the button in the browser,
     # and run straight away in an export or a script (then the cache answers).
     spend = train_button.value or spends_without_click(mo.app_meta())
-    _bar = finetune.TrainingProgress(total_steps)
+    _bar = TrainingProgress(total_steps)
     try:
         adapters = attempt(finetune.train_per_scenario, human_data, human_label, evaluated, KIND, train_ids,
                            size=size_box.value, seed=training.seed, train=spend, progress=_bar, **settings)

@@ -12,7 +12,8 @@ with app.setup:
     from helpers.exceptions import stats
     from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook.glue import NotebookParams, attempt, run_with_progress, spends_without_click
+    from helpers.notebook.gate import attempt, run_with_progress, spends_without_click
+    from helpers.notebook.params import NotebookParams
 
 
 @app.cell

@@ -15,10 +15,12 @@ with app.setup:
     from helpers.economics import measures
     from helpers.economics import play
     from helpers.llm.asking import AskConfig
-    from helpers.notebook.economics import EconParams, RoundsBar, TrainingBar
+    from helpers.notebook.economics import EconParams
+    from helpers.notebook.progress import RoundsBar, TrainingBar
     from helpers.llm.engine import Limits
     from helpers.errors import UserError
-    from helpers.notebook.glue import NotebookProgress, attempt, spends_without_click
+    from helpers.notebook.gate import attempt, spends_without_click
+    from helpers.notebook.progress import NotebookProgress
     from helpers.economics.preferences import choose, switch_points
 
 

@@ -1,4 +1,4 @@
-"""What the notebooks share: their typed parameters and the spend gate.
+"""The notebooks' shared typed parameters, read once from `mo.cli_args()`.
 
 Every notebook reads `mo.cli_args()` once into NotebookParams, which seeds its
 widgets; so `marimo export html nb.py -- --mode sample --samples 5` and
@@ -18,7 +18,7 @@ from helpers.llm.models import DEFAULT_MODEL
 KNOWN = {"model", "scenarios", "mode", "samples", "temperature", "base-url", "max-cost", "rpm",
          "human", "study", "moralexceptqa",
          "variant", "scenario", "level", "max-tokens", "reasoning-tokens", "examples",
-         # notebooks 04 and 05 (fine-tuning) read these through helpers.finetune.TrainingParams
+         # notebooks 04 and 05 (fine-tuning) read these through helpers.notebook.training.TrainingParams
          "labels-size", "explanations-size", "epochs", "max-steps", "seed", "train-scenario"}
 
 
@@ -97,60 +97,3 @@ def check_run_arguments(params: NotebookParams, scenarios: list) -> None:
     experiment.RunConfig(models=params.models, variants=params.variants or ("baseline",), mode=params.mode,
                          samples=params.samples, max_tokens=params.max_tokens,
                          reasoning_tokens=params.reasoning_tokens, base_url=params.base_url)
-
-
-def spends_without_click(meta) -> bool:
-    """True when nobody can click a button, so calls are made straight away.
-
-    `meta` is mo.app_meta(). A script run has mode "script". `marimo export html`
-    runs the notebook in an "edit" session but with no browser behind it, so
-    there is no HTTP request; a notebook open in a browser (edit or run mode)
-    always has one, and there calls wait for the run button.
-    """
-    if meta.mode not in ("edit", "run"):
-        return True
-    return meta.request is None
-
-
-def attempt(fn, *args, **kwargs):
-    """Call fn; return a UserError instead of raising it, for a notebook to show."""
-    try:
-        return fn(*args, **kwargs)
-    except UserError as exc:
-        return exc
-
-
-class NotebookProgress:
-    """Shows an engine.Progress in a marimo progress bar: answers done, with
-    made / cached / failed / retrying and the dollars spent so far."""
-
-    def __init__(self, title: str = "Measuring buckets"):
-        self.title = title
-        self._bar = None
-        self._shown = 0
-
-    def __call__(self, state) -> None:
-        import marimo as mo
-
-        if self._bar is None:
-            self._context = mo.status.progress_bar(total=max(1, state.total), title=self.title,
-                                                   remove_on_exit=True)
-            self._bar = self._context.__enter__()
-        self._bar.update(increment=state.done - self._shown, subtitle=state.describe())
-        self._shown = state.done
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._context.__exit__(None, None, None)
-            self._bar = None
-
-
-def run_with_progress(config, scenarios, **kwargs):
-    """experiment.run with a progress bar in the notebook; UserErrors are returned."""
-    from helpers.exceptions import experiment
-
-    bar = NotebookProgress()
-    try:
-        return attempt(experiment.run, config, scenarios, progress=bar, **kwargs)
-    finally:
-        bar.close()
