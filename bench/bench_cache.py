@@ -21,9 +21,12 @@ from pathlib import Path
 workdir = Path(tempfile.mkdtemp(prefix="bench-cache-"))
 os.environ["EXCEPTIONS_CACHE"] = str(workdir / "cache")
 
-from helpers.exceptions import experiment
-from helpers.exceptions import scenarios  # noqa: E402
-from helpers.llm.cache import open_cache  # noqa: E402
+import diskcache  # noqa: E402
+
+from helpers import paths  # noqa: E402
+from helpers.exceptions import experiment, scenarios  # noqa: E402
+from helpers.exceptions.plan import plan  # noqa: E402
+from helpers.llm import open_cache  # noqa: E402
 from helpers.testing.server import FakeOpenAI  # noqa: E402
 
 
@@ -41,12 +44,12 @@ def main() -> None:
         populate = time.perf_counter() - start
     answers = first.stats.made
     with open_cache() as cache:
-        keys = [u.key for b in experiment.plan(config, chosen, cache) for u in b.units]
+        keys = [u.key for b in plan(config, chosen, cache) for u in b.units]
 
     def raw_reads() -> None:
-        with open_cache() as cache:
+        with diskcache.Cache(str(paths.calls_cache_dir())) as raw:  # diskcache itself, no wrapper
             for key in keys:
-                cache.get(key)
+                raw.get(key)
 
     def rerun() -> None:
         result = experiment.run(config, chosen)  # the server is gone: any call would fail

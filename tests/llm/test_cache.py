@@ -1,36 +1,67 @@
-"""Cache keys are honest: every output-affecting parameter changes the key,
-nothing else does, and the API key never enters a key or the cache."""
+"""Cache keys are honest: they are derived from the request actually sent, so every
+output-affecting setting changes the key (a changed constant in a request body
+included), nothing else does, and the API key never enters a key or the cache."""
 
 import pytest
 
-from helpers.llm.cache import cache_key
-from helpers.llm.models import identity, parse_model
+from helpers.llm import CachedModel, open_cache, parse_model
+from helpers.llm import local_backend, openai_backend
+from helpers.llm.naming import identity
 
 MESSAGES = [{"role": "user", "content": "Flour costs $10.01. Buy? Answer Yes or No."}]
-IDENTITY = {"provider": "openai", "endpoint": "http://127.0.0.1:1/v1", "model": "m"}
-PARAMS = {"temperature": 1.0, "max_tokens": 48}
-BASE = cache_key(IDENTITY, "generate", MESSAGES, PARAMS, 0)
+URL = "http://127.0.0.1:1/v1"
+
+
+def key(model="openai/m", kind="generate", messages=MESSAGES, sample=0, url=URL, **settings):
+    settings = {"temperature": 1.0, "max_tokens": 48, **settings}
+    with open_cache() as cache:
+        spec = parse_model(model, url if model.startswith("openai/") else None)
+        return CachedModel(spec, cache).unit(kind, messages, sample, **settings).key
 
 
 @pytest.mark.parametrize("changed", [
-    cache_key({**IDENTITY, "endpoint": "http://127.0.0.1:2/v1"}, "generate", MESSAGES, PARAMS, 0),
-    cache_key({**IDENTITY, "model": "m2"}, "generate", MESSAGES, PARAMS, 0),
-    cache_key({**IDENTITY, "provider": "local"}, "generate", MESSAGES, PARAMS, 0),
-    cache_key(IDENTITY, "yes_no", MESSAGES, PARAMS, 0),
-    cache_key(IDENTITY, "generate", [{"role": "user", "content": "Flour costs $10.02."}], PARAMS, 0),
-    cache_key(IDENTITY, "generate", [{"role": "system", "content": MESSAGES[0]["content"]}], PARAMS, 0),
-    cache_key(IDENTITY, "generate", MESSAGES, {**PARAMS, "temperature": 0.0}, 0),
-    cache_key(IDENTITY, "generate", MESSAGES, {**PARAMS, "max_tokens": 49}, 0),
-    cache_key(IDENTITY, "generate", MESSAGES, PARAMS, 1),
-], ids=["endpoint", "model", "provider", "kind", "message text", "role", "temperature",
-        "max_tokens", "sample index"])
-def test_each_output_affecting_parameter_changes_the_key(changed):
-    assert changed != BASE
+    lambda: key(url="http://127.0.0.1:2/v1"),
+    lambda: key(model="openai/m2"),
+    lambda: key(kind="yes_no"),
+    lambda: key(messages=[{"role": "user", "content": "Flour costs $10.02."}]),
+    lambda: key(messages=[{"role": "system", "content": MESSAGES[0]["content"]}]),
+    lambda: key(temperature=0.0),
+    lambda: key(max_tokens=49),
+    lambda: key(sample=1),
+], ids=["endpoint", "model", "kind", "message text", "role", "temperature", "max_tokens", "sample index"])
+def test_each_output_affecting_setting_changes_the_key(changed):
+    assert changed() != key()
 
 
-def test_key_is_stable_and_ignores_dict_order():
-    reordered = {"max_tokens": 48, "temperature": 1.0}
-    assert cache_key(dict(reversed(list(IDENTITY.items()))), "generate", MESSAGES, reordered, 0) == BASE
+def test_a_changed_constant_in_the_request_body_changes_the_key(monkeypatch):
+    before = key(kind="yes_no")
+    monkeypatch.setattr(openai_backend, "YES_NO_TOP_LOGPROBS", 5)
+    assert key(kind="yes_no") != before
+
+
+def test_the_local_sampling_knobs_are_in_the_key(monkeypatch):
+    before = key(model="local/smollm2-135m-instruct")
+    monkeypatch.setattr(local_backend, "TOP_P", 0.9)
+    assert key(model="local/smollm2-135m-instruct") != before
+
+
+def test_settings_a_request_does_not_send_leave_the_key_alone():
+    # A first-token read sends neither temperature nor max_tokens.
+    assert key(kind="yes_no", temperature=0.3, max_tokens=7) == key(kind="yes_no")
+
+
+def test_timeouts_and_the_key_order_leave_the_key_alone():
+    with open_cache() as cache:
+        spec = parse_model("openai/m", URL)
+        a = CachedModel(spec, cache, timeout=5).unit("generate", MESSAGES, 0, max_tokens=48, temperature=1.0)
+        b = CachedModel(spec, cache, timeout=500).unit("generate", MESSAGES, 0, temperature=1.0, max_tokens=48)
+    assert a.key == b.key
+
+
+def test_samples_of_one_request_share_its_digest():
+    with open_cache() as cache:
+        units = CachedModel(parse_model("openai/m", URL), cache).units("generate", MESSAGES, range(3))
+    assert len({u.prompt for u in units}) == 1 and len({u.key for u in units}) == 3
 
 
 def test_identity_has_no_api_key(monkeypatch):

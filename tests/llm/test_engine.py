@@ -146,7 +146,9 @@ def test_temperature_zero_with_many_samples_warns(run_cli, fake_openai):
 
 
 def batch_files(tmp_path):
-    return sorted((tmp_path / "cache" / "batches").glob("*.json"))
+    from helpers import paths
+
+    return sorted(paths.batches_dir().glob("*.json"))
 
 
 def test_batch_run_stores_answers_and_a_rerun_is_free(tmp_path, run_cli, fake_openai):

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from helpers.llm import engine
-from helpers.llm import prices as pricing
-from helpers.llm.cache import CachedModel, CallStats, open_cache
-from helpers.llm.engine import Call, Limits, Progress, Unit
 from helpers.errors import UserError
-from helpers.llm.models import parse_model
+from helpers.llm.cache import CallStats, open_cache
+from helpers.llm.engine import Limits, Progress
+from helpers.llm.fetch import Fetcher
+from helpers.llm.units import CachedModel, Unit
 
 ANSWER_COLUMNS = ["model", "prompt", "sample", "status", "text", "prompt_tokens",
                   "completion_tokens", "cost_usd"]
@@ -61,24 +60,6 @@ def _messages(prompt: str | list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
 
 
-def _calls(planned, missing: set[str], limits: Limits) -> list[Call]:
-    """Requests for the missing answers: identical prompts are one answer, and
-    several samples of one prompt share a request (`n`) where the API allows it."""
-    groups: dict[tuple, list] = {}
-    assigned: set[str] = set()
-    for model, p, unit in planned:
-        if unit.key in missing and unit.key not in assigned:
-            assigned.add(unit.key)
-            groups.setdefault((model.spec.name, p), []).append((model, unit))
-    calls = []
-    for members in groups.values():
-        model = members[0][0]
-        per_call = limits.max_n if model.spec.provider == "openai" else 1
-        for start in range(0, len(members), per_call):
-            calls.append(Call(model, [u for _, u in members[start:start + per_call]]))
-    return calls
-
-
 def ask(config: AskConfig, prompts: list[str | list[dict[str, str]]], *, make_calls: bool = True,
         limits: Limits = Limits(), sample_of: list[int] | None = None,
         progress: Callable[[Progress], None] | None = None) -> AskResult:
@@ -90,39 +71,28 @@ def ask(config: AskConfig, prompts: list[str | list[dict[str, str]]], *, make_ca
     """
     if sample_of is not None and len(sample_of) != len(prompts):
         raise ValueError("sample_of needs one sample index per prompt")
-    state = Progress(listeners=[progress] if progress else [])
-    prices = pricing.load_prices()
     with open_cache() as cache:
-        planned: list[tuple[CachedModel, int, Unit]] = []
+        fetcher = Fetcher.with_listener(cache, progress, limits=limits, make_calls=make_calls)
+        planned: list[tuple[int, Unit]] = []
         for name in config.models:
-            model = CachedModel(parse_model(name, config.base_url), cache, config.timeout)
-            params = model.params("generate", config.temperature, config.max_tokens)
+            model = CachedModel.named(name, cache, base_url=config.base_url, timeout=config.timeout)
             for p, prompt in enumerate(prompts):
-                messages = _messages(prompt)
                 indices = range(config.samples) if sample_of is None else [sample_of[p]]
-                for i in indices:
-                    key = model.key("generate", messages, params, i)
-                    planned.append((model, p, Unit(key, "generate", messages, params, i)))
-        missing = {u.key for _, _, u in planned if u.key not in cache}
-        state.total = len(planned)
-        state.cached = len(planned) - len(missing)
-        state.notify()
-        if make_calls and missing:
-            calls = _calls(planned, missing, limits)
-            model_prices = {m.spec.name: pricing.price_for(m.spec.provider, m.spec.model, prices)
-                            for m, _, _ in planned}
-            engine.run_sync(engine.execute(calls, cache, limits, state, model_prices))
-        rows = []
-        for model, p, unit in planned:
-            result = model.lookup(unit.key)
-            row = {"model": model.spec.name, "prompt": p, "sample": unit.sample}
-            if result is None:
-                row["status"] = "failed" if unit.key in state.failed_keys else "not run"
-            else:
-                row.update(status="ok", text=result["text"], prompt_tokens=result["prompt_tokens"],
-                           completion_tokens=result["completion_tokens"],
-                           cost_usd=result.get("cost_usd", 0.0))
-            rows.append(row)
-    stats = CallStats(made=state.made, cached=state.cached, failed=state.failed,
-                      missing=0 if make_calls else len(missing))
+                planned += [(p, u) for u in model.units("generate", _messages(prompt), indices,
+                                                         temperature=config.temperature,
+                                                         max_tokens=config.max_tokens)]
+        fetcher.expect(len(planned))
+        found = fetcher.fetch([u for _, u in planned])
+        rows = [_row(p, unit, found[unit.key], fetcher) for p, unit in planned]
+        stats = fetcher.stats()
     return AskResult(pd.DataFrame(rows, columns=ANSWER_COLUMNS), stats)
+
+
+def _row(p: int, unit: Unit, result: dict | None, fetcher: Fetcher) -> dict:
+    row = {"model": unit.model.spec.name, "prompt": p, "sample": unit.sample}
+    if result is None:
+        row["status"] = "failed" if fetcher.failed(unit.key) else "not run"
+    else:
+        row.update(status="ok", text=result["text"], prompt_tokens=result["prompt_tokens"],
+                   completion_tokens=result["completion_tokens"], cost_usd=result.get("cost_usd", 0.0))
+    return row

@@ -16,11 +16,13 @@ import time
 from typing import Any
 
 from helpers import paths
+from helpers.errors import UserError
+from helpers.llm.backends import CallFailed
 from helpers.llm.cache import seed_of
 from helpers.llm.engine import Progress
-from helpers.errors import UserError
-from helpers.llm.models import CallFailed, parse_completion, request_body
+from helpers.llm.openai_backend import parse_completion, with_n_seed
 from helpers.llm.prices import Price
+from helpers.llm.units import Unit
 
 FINAL = {"completed", "failed", "expired", "cancelled"}
 
@@ -42,8 +44,7 @@ def _save(record: dict[str, Any]) -> None:
 
 def _submit(model, units, client) -> dict[str, Any]:
     lines = [json.dumps({"custom_id": u.key, "method": "POST", "url": "/v1/chat/completions",
-                         "body": request_body(model.spec, u.kind, u.messages, u.params,
-                                              seed=seed_of(u.key) if u.kind == "generate" else None)})
+                         "body": with_n_seed(u.kind, u.body, 1, seed_of(u.key))})
              for u in units]
     data = ("\n".join(lines) + "\n").encode()
     upload = client.files.create(file=("requests.jsonl", io.BytesIO(data)), purpose="batch")
@@ -87,22 +88,24 @@ def _collect(record, model, client, price: Price | None, progress: Progress) -> 
     progress.notify()
 
 
-def run_batches(buckets, missing: set[str], prices: dict[str, Price | None], progress: Progress,
+def run_batches(units: list[Unit], prices: dict[str, Price | None], progress: Progress,
                 poll_seconds: float = 30.0) -> None:
-    """Submit what is missing (unless an earlier batch already carries it) and
-    poll every open batch of these models until it ends."""
-    by_model: dict[str, tuple[Any, list]] = {}
-    for bucket in buckets:
-        if bucket.model.spec.provider != "openai":
-            raise UserError(f"--batch works with openai/ models, not {bucket.model.spec.name}")
-        entry = by_model.setdefault(bucket.model.spec.name, (bucket.model, []))
-        entry[1].extend(u for u in bucket.units if u.key in missing)
-    for name, (model, units) in by_model.items():
+    """Submit these missing answers (unless an earlier batch already carries them)
+    and poll every open batch of their models until it ends."""
+    by_model: dict[str, tuple[Any, list[Unit]]] = {}
+    seen: set[str] = set()
+    for unit in units:
+        if unit.model.spec.provider != "openai":
+            raise UserError(f"--batch works with openai/ models, not {unit.model.spec.name}")
+        if unit.key not in seen:  # identical requests are one answer
+            seen.add(unit.key)
+            by_model.setdefault(unit.model.spec.name, (unit.model, []))[1].append(unit)
+    for name, (model, todo_units) in by_model.items():
         client = model.backend().sync_client
         mine = [r for r in _records() if r["model"] == name and r["endpoint"] == model.spec.base_url
                 and not r.get("collected")]
         in_flight = {k for r in mine for k in r["kinds"]}
-        todo = [u for u in units if u.key not in in_flight]
+        todo = [u for u in todo_units if u.key not in in_flight]
         if todo:
             mine.append(_submit(model, todo, client))
         for record in mine:

@@ -1,52 +1,140 @@
-"""Cached model calls: never pay twice for the same answer.
+"""Cached model calls: never pay twice for the same answer, never lose one.
 
-Every answer is stored in a diskcache under cache/calls/, keyed on everything
-that changes the output (the model's identity: provider, endpoint, model and,
-for local models, the weights' hash; the messages; the kind of call and its
-sampling parameters; the sample's index) and nothing that does not (the API
-key, timeouts, retries, how many answers one request carried). Entries never
-expire. A failed call is not stored, so the next run makes it again.
+Every answer is stored in a diskcache under cache/calls/, keyed on the request
+that is actually sent (the provider's request body: messages, kind of call and
+every sampling setting), the model's identity (provider, endpoint, model and,
+for local models, the weights' hash) and the sample's index; never on the API
+key, timeouts, retries or how many answers one request carried (`n`). Entries
+never expire. A failed call is not stored, so the next run makes it again.
+
+Answers written before the keys were derived from the request (schema 1) stay
+valid: a lookup that misses falls back to the old key of the same request and
+copies the answer to its new key (helpers.llm.legacy).
+
+A damaged cache (not a database, truncated, emptied, unreadable values) is one
+clear UserError that says how to recover, never a silent new cache; answers
+that could not be stored (the file deleted or replaced during a run, a full
+disk) are counted and reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import diskcache
 
 from helpers import paths
-from helpers.llm.models import YES_NO_TOP_LOGPROBS, Backend, ModelSpec, backend, identity
+from helpers.errors import UserError
 
-CACHE_SCHEMA = 1  # bump when the stored value's shape changes
-
-
-def open_cache() -> diskcache.Cache:
-    # No size limit and no eviction: entries are paid for and must stay.
-    return diskcache.Cache(str(paths.calls_cache_dir()), size_limit=2**62,
-                           eviction_policy="none")
+CACHE_SCHEMA = 2  # 2: keys from the request body; bump when a key's or a value's shape changes
+DB_NAME = "cache.db"  # diskcache's file name
+MARKER = "HOLDS-ANSWERS"
 
 
-def prompt_digest(model_identity: dict[str, str], kind: str, messages: list[dict[str, str]],
-                  params: dict[str, Any]) -> str:
-    """A stable hash of everything that determines one prompt's answers but the sample index."""
-    payload = {"schema": CACHE_SCHEMA, "model": model_identity, "kind": kind,
-               "messages": messages, "params": params}
+def _damaged(db: Path, why: str) -> UserError:
+    aside = db.parent.with_name(db.parent.name + ".damaged")
+    return UserError(f"the answer cache {db} is damaged ({why}); nothing was overwritten: move it aside "
+                     f"(mv {db.parent} {aside}) and rerun to start an empty cache, or restore it from a "
+                     f"backup (`sqlite3 {db} .recover` can save what is still readable)")
+
+
+class CallCache:
+    """The answers on disk. Reads and writes go through here so that damage is
+    reported once, clearly, and an answer that was not kept is noticed."""
+
+    def __init__(self, folder: Path):
+        self.db = folder / DB_NAME
+        # The marker says this folder has held answers. Without it an empty or
+        # missing file is a new cache (or one being created by another process
+        # this instant); with it, the answers are gone and that must be said.
+        self._marker = folder / MARKER
+        if self._marker.exists():
+            if not self.db.exists():
+                raise _damaged(self.db, f"{DB_NAME} is missing from a folder that held answers")
+            if self.db.stat().st_size == 0:
+                raise _damaged(self.db, "the file is empty (0 bytes)")
+        try:
+            # No size limit and no eviction: entries are paid for and must stay.
+            self._cache = diskcache.Cache(str(folder), size_limit=2**62, eviction_policy="none")
+            holds_answers = len(self._cache) > 0
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.db, str(exc)) from None
+        self._inode = os.stat(self.db).st_ino
+        self.stored = 0  # answers this process wrote
+        self.unstored = 0  # answers that could not be written
+        self.unstored_reason = ""
+        if holds_answers:
+            self._mark()
+
+    def _mark(self) -> None:
+        if not self._marker.exists():
+            self._marker.write_text("This folder holds model answers; see cache/README.md.\n")
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._cache.get(key)
+        except Exception as exc:  # noqa: BLE001 - any failure to read a stored value is damage
+            raise _damaged(self.db, f"{type(exc).__name__}: {exc}") from None
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def add(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        """Store unless another process stored this key first; return the kept value."""
+        try:
+            if self._cache.add(key, value):
+                if not self.stored:
+                    self._mark()
+                self.stored += 1
+                return value
+            return self.get(key) or value
+        except sqlite3.OperationalError as exc:  # a full disk, a read-only or locked file
+            self.unstored += 1
+            self.unstored_reason = str(exc)
+            return value
+
+    def lost(self) -> tuple[int, str]:
+        """Answers written by this process that are no longer on disk because the
+        file was deleted or replaced while it was open (sqlite keeps writing to the
+        unlinked file without an error), plus any that could not be written."""
+        try:
+            replaced = os.stat(self.db).st_ino != self._inode
+        except FileNotFoundError:
+            replaced = True
+        if replaced and self.stored:
+            return self.stored + self.unstored, f"{self.db} was deleted or replaced during the run"
+        return self.unstored, self.unstored_reason
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def __enter__(self) -> CallCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_cache() -> CallCache:
+    return CallCache(paths.calls_cache_dir())
+
+
+def _digest(payload: dict[str, Any]) -> str:
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def cache_key(model_identity: dict[str, str], kind: str, messages: list[dict[str, str]],
-              params: dict[str, Any], sample: int) -> str:
-    """The key of one answer: the prompt's digest and the sample's index.
-
-    The index stays readable after the digest, so the 1,000 samples of one prompt
-    cost one hash, not 1,000 (a cached rerun of a large run is bound by reads).
-    """
-    return f"{prompt_digest(model_identity, kind, messages, params)}-{sample}"
+def request_digest(model_identity: dict[str, str], kind: str, body: dict[str, Any]) -> str:
+    """A stable hash of one request as sent, but for `n` and the seed (the sample index
+    stands for both)."""
+    return _digest({"schema": CACHE_SCHEMA, "model": model_identity, "kind": kind, "request": body})
 
 
 def seed_of(key: str) -> int:
@@ -60,49 +148,12 @@ class CallStats:
     cached: int = 0
     failed: int = 0
     missing: int = 0  # not in the cache and not made (cache-only reads)
+    unstored: int = 0  # made but not kept on disk (they will be made again)
+    unstored_reason: str = ""
 
     def line(self) -> str:
-        return f"calls: {self.made} made, {self.cached} cached, {self.failed} failed"
-
-
-class CachedModel:
-    """A model seen through the cache. The backend is created lazily, so reading
-    cached answers needs neither an API key nor the model's weights."""
-
-    def __init__(self, spec: ModelSpec, cache: diskcache.Cache, timeout: float = 60.0):
-        self.spec = spec
-        self.identity = identity(spec)
-        self._cache = cache
-        self._timeout = timeout
-        self._backend: Backend | None = None
-
-    def backend(self) -> Backend:
-        if self._backend is None:
-            self._backend = backend(self.spec, self._timeout)
-        return self._backend
-
-    def params(self, kind: str, temperature: float, max_tokens: int) -> dict[str, Any]:
-        if kind == "yes_no":
-            # A local model reads its whole next-token distribution; an endpoint
-            # returns only the top few log-probabilities, and how many is part
-            # of what determines the result.
-            return {"top_logprobs": None if self.spec.provider == "local" else YES_NO_TOP_LOGPROBS}
-        return {"temperature": temperature, "max_tokens": max_tokens}
-
-    def key(self, kind: str, messages, params: dict[str, Any], sample: int) -> str:
-        return cache_key(self.identity, kind, messages, params, sample)
-
-    def keys(self, kind: str, messages, params: dict[str, Any], count: int) -> list[str]:
-        """The keys of samples 0..count-1 of one prompt (one hash for all of them)."""
-        digest = prompt_digest(self.identity, kind, messages, params)
-        return [f"{digest}-{i}" for i in range(count)]
-
-    def lookup(self, key: str) -> dict[str, Any] | None:
-        return self._cache.get(key)
-
-    def store(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
-        """Store an answer unless another process stored one first; return the kept one."""
-        result = {**result, "created": time.time()}
-        if self._cache.add(key, result):
-            return result
-        return self._cache.get(key, result)
+        line = f"calls: {self.made} made, {self.cached} cached, {self.failed} failed"
+        if self.unstored:
+            line += (f"; {self.unstored} answers could not be stored ({self.unstored_reason}) "
+                     "and will be made again on the next run")
+        return line

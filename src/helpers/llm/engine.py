@@ -23,12 +23,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import diskcache
-
-from helpers.llm.cache import seed_of
 from helpers.errors import UserError
-from helpers.llm.models import CallFailed
+from helpers.llm.backends import CallFailed
+from helpers.llm.cache import seed_of
 from helpers.llm.prices import Price
+from helpers.llm.units import CachedModel, Unit
 
 
 @dataclass(frozen=True)
@@ -53,23 +52,15 @@ class Limits:
 
 
 @dataclass
-class Unit:
-    """One answer to obtain: one cache entry."""
-
-    key: str
-    kind: str  # "yes_no" or "generate"
-    messages: list[dict[str, str]]
-    params: dict[str, Any]
-    sample: int
-
-
-@dataclass
 class Call:
     """One request, answering one or more units that share a prompt (via `n`)."""
 
-    model: Any  # calls.CachedModel
     units: list[Unit]
     est_tokens: int = 0
+
+    @property
+    def model(self) -> CachedModel:
+        return self.units[0].model
 
 
 @dataclass
@@ -163,7 +154,7 @@ def backoff(attempt: int, limits: Limits, rng: random.Random) -> float:
     return rng.uniform(0, min(limits.backoff_max, limits.backoff_base * 2 ** attempt))
 
 
-async def execute(calls: list[Call], cache: diskcache.Cache, limits: Limits,
+async def execute(calls: list[Call], limits: Limits,
                   progress: Progress, prices: dict[str, Price | None]) -> None:
     """Make every call; store each answer as it arrives; count failures."""
     semaphore = asyncio.Semaphore(limits.concurrency)
@@ -180,8 +171,8 @@ async def execute(calls: list[Call], cache: diskcache.Cache, limits: Limits,
                 await gate.enter(call.est_tokens)
                 started = time.perf_counter()
                 try:
-                    results = await backend.call(first.kind, first.messages, first.params,
-                                                 n=len(call.units), seed=seed_of(first.key))
+                    results = await backend.send(first.kind, first.body, n=len(call.units),
+                                                 seed=seed_of(first.key))
                 except CallFailed as exc:
                     if attempt == limits.max_retries:
                         progress.failed += len(call.units)

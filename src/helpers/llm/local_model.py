@@ -222,11 +222,12 @@ class LocalModel:
                 "completion_tokens": 0}
 
     def generate(self, messages: list[dict[str, str]], *, temperature: float,
-                 max_tokens: int, seed: int) -> dict[str, Any]:
-        """One sampled answer; the seed makes a given sample reproducible."""
+                 max_tokens: int, seed: int, top_p: float = 1.0, top_k: int = 0) -> dict[str, Any]:
+        """One sampled answer; the seed makes a given sample reproducible.
+        Temperature 0 is greedy decoding."""
         inputs = self._encode(messages)
         prompt_len = int(inputs["input_ids"].shape[1])
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} \
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k} \
             if temperature > 0 else {"do_sample": False}
         with self._lock, self._torch.no_grad():
             self._torch.manual_seed(seed)

@@ -1,0 +1,80 @@
+"""What a run of the exceptions study measures: models x variants x scenarios x
+levels, in `exact` or `sample` mode. The CLI and the notebooks both build a RunConfig.
+
+Two ways to measure a bucket (a scenario at a level):
+- `exact`: one forward pass; the refusal probability is P(no) / (P(yes) + P(no))
+  over the answer's first token; `yes_no_mass` = P(yes) + P(no).
+- `sample`: n answers at a temperature, each parsed to yes / no / invalid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.errors import UserError
+from helpers.exceptions.scenarios import Scenario
+from helpers.exceptions.variants import get_variant
+
+MODES = ("exact", "sample")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; the CLI and the notebooks both build one.
+
+    variant / variants: the prompt variant(s) by name (variants.toml, or
+    variants_file). `variants` runs several at once; when it is empty the run
+    has the one `variant`, and when it is given `variant` becomes its first.
+    Multi-turn variants run `samples` chains per bucket in both modes, their
+    reasoning turns up to `reasoning_tokens` long (see chains.py).
+    """
+
+    models: tuple[str, ...] = ("local/smollm2-135m-instruct",)
+    variant: str = "baseline"
+    mode: str = "exact"
+    samples: int = 10
+    temperature: float = 1.0
+    max_tokens: int = 48
+    base_url: str | None = None
+    levels: tuple[int, ...] | None = None  # None = every level of each scenario
+    timeout: float = 60.0
+    variants: tuple[str, ...] = ()
+    variants_file: str | Path | None = None
+    reasoning_tokens: int = 256
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserError(f"unknown mode '{self.mode}'; use one of {', '.join(MODES)}")
+        if self.samples < 1:
+            raise UserError(f"--samples must be at least 1, got {self.samples}")
+        if not 0 <= self.temperature <= 2:
+            raise UserError(f"--temperature must be between 0 and 2, got {self.temperature}")
+        if self.max_tokens < 1:
+            raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
+        if self.timeout <= 0:
+            raise UserError(f"--timeout must be positive, got {self.timeout}")
+        if not self.models:
+            raise UserError("no model given; pass --model, e.g. --model local/smollm2-135m-instruct")
+        if self.reasoning_tokens < 1:
+            raise UserError(f"--reasoning-tokens must be at least 1, got {self.reasoning_tokens}")
+        # Frozen, so normalise through object.__setattr__: one name -> a tuple, no repeats.
+        names = tuple(dict.fromkeys(self.variants or (self.variant,)))
+        for name in names:
+            get_variant(name, self.variants_file)
+        object.__setattr__(self, "variants", names)
+        object.__setattr__(self, "variant", names[0])
+
+    def warnings(self) -> list[str]:
+        if self.mode == "sample" and self.temperature == 0 and self.samples > 1:
+            return [f"temperature 0 with {self.samples} samples: the answers will be near-copies "
+                    "(the paper did this for 4o and 4o-mini); exact mode measures the same thing in one call"]
+        return []
+
+    def chain_variants(self) -> list[str]:
+        return [v for v in self.variants if get_variant(v, self.variants_file).chain]
+
+
+def levels_of(scenario: Scenario, wanted) -> list[int]:
+    all_levels = range(1, len(scenario.levels) + 1)
+    return list(all_levels) if wanted is None else [lv for lv in all_levels if lv in set(wanted)]

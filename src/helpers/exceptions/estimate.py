@@ -1,0 +1,133 @@
+"""What a run would make and cost, before anything is spent.
+
+Requests are grouped exactly as the run would group them (helpers.llm.group);
+prompt tokens are counted with the model's tokenizer; completion tokens are a
+measured expectation where answers of the same requests are cached, and the
+max_tokens bound otherwise. Chains are walked through the cache first and
+their remaining turns projected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from helpers.exceptions import chains
+from helpers.exceptions.design import RunConfig
+from helpers.exceptions.plan import Bucket, plan
+from helpers.exceptions.scenarios import Scenario
+from helpers.llm import Call, Fetcher, Limits, completion_bound, group, open_cache, prices, prompt_tokens
+
+# Seconds per local call when the cache has no timing yet (measured by bench/).
+LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
+ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
+
+
+@dataclass
+class Estimate:
+    answers: int
+    cached: int
+    calls: int  # requests that would be made
+    prompt_tokens: int
+    completion_tokens: int  # expected: calibrated on cached answers where there are any
+    completion_max: int  # upper bound: max_tokens for every sampled answer
+    cost: float | None  # expected dollars; None if some model has no price
+    cost_max: float | None  # upper bound in dollars, what --max-cost is checked against
+    seconds: float
+    calibrated_on: int  # cached sampled answers whose lengths calibrate the expectation
+    notes: list[str]
+
+    def table(self) -> str:
+        def dollars(value: float | None) -> str:
+            return "unknown (no price in prices.toml)" if value is None else f"${value:.4f}"
+
+        basis = (f"expected from {self.calibrated_on} cached answers" if self.calibrated_on
+                 else "no cached answers to calibrate on: the bound")
+        rows = [("answers needed", f"{self.answers}"), ("already cached", f"{self.cached}"),
+                ("requests to make", f"{self.calls}"), ("prompt tokens", f"{self.prompt_tokens}"),
+                ("completion tokens", f"{self.completion_tokens} ({basis}); at most {self.completion_max}"),
+                ("cost", f"{dollars(self.cost)} expected; at most {dollars(self.cost_max)}"),
+                ("time", f"{self.seconds / 60:.1f} min ({self.seconds:.0f} s)")]
+        return "\n".join(f"{k:<18} {v}" for k, v in rows)
+
+
+def _answer_lengths(buckets: list[Bucket], found: dict) -> dict[tuple[str, int], tuple[float, int]]:
+    """Mean completion tokens (and how many answers) per (model, max_tokens) among the
+    sampled answers of this plan already in the cache: a measured answer length."""
+    sums: dict[tuple[str, int], list[float]] = {}
+    for bucket in buckets:
+        for unit in bucket.units:
+            result = found.get(unit.key)
+            if unit.kind == "generate" and result is not None:
+                entry = sums.setdefault((bucket.model.spec.name, unit.body["max_tokens"]), [0.0, 0])
+                entry[0] += result["completion_tokens"]
+                entry[1] += 1
+    return {k: (total / count, count) for k, (total, count) in sums.items()}
+
+
+def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limits(),
+             batch: bool = False) -> Estimate:
+    """What the run would make and cost; makes no calls and spends nothing.
+
+    Prompt tokens are counted with the model's tokenizer. Completion tokens are an
+    expectation where answers of the same prompts are cached (their mean length)
+    and the max_tokens bound otherwise; both the expectation and the bound are given.
+    """
+    table = prices.load_prices()
+    with open_cache() as cache:
+        buckets = plan(config, scenarios, cache)
+        units = [u for b in buckets for u in b.units]
+        reader = Fetcher(cache, make_calls=False)
+        found = reader.lookup(units)
+        missing = {k for k, v in found.items() if v is None}
+        lengths = _answer_lengths(buckets, found)
+        calls = group((u for u in units if u.key in missing), limits)
+        # Chains: walk the cached turns, then project the rest; a later turn's prompt
+        # also carries the reasoning answers not written yet (reasoning_tokens each).
+        chain_list = chains.plan_chains(config, scenarios, cache)
+        walked = Fetcher(cache, make_calls=False)
+        chains.walk(chain_list, walked)
+        projected = chains.projected_calls(chain_list, config.reasoning_tokens)
+        notes: list[str] = []
+        prompt = completion = completion_max = 0
+        cost: float | None = 0.0
+        cost_max: float | None = 0.0
+        seconds_by_model: dict[str, float] = {}
+        for call, unknown in [(call, 0) for call in calls] + projected:
+            spec, unit = call.model.spec, call.units[0]
+            p, bound = prompt_tokens(call) + unknown, completion_bound(call)
+            c = bound
+            if unit.kind == "generate" and unknown == 0 and (spec.name, unit.body["max_tokens"]) in lengths:
+                c = min(bound, round(lengths[spec.name, unit.body["max_tokens"]][0] * len(call.units)))
+            prompt, completion, completion_max = prompt + p, completion + c, completion_max + bound
+            price = prices.price_for(spec.provider, spec.model, table)
+            if price is None:
+                cost = cost_max = None
+                notes.append(f"no price for {spec.name} in prices.toml")
+            elif cost is not None and cost_max is not None:
+                cost += price.cost(p, c, batch=batch)
+                cost_max += price.cost(p, bound, batch=batch)
+            seconds_by_model[spec.name] = seconds_by_model.get(spec.name, 0.0) + _call_seconds(call, p + c, limits)
+    if batch and (calls or projected):
+        notes.append("Batch API: results arrive within 24 hours; the time above is for online calls")
+        if projected:
+            notes.append("Batch API with a multi-turn variant: one batch per turn, each up to 24 hours")
+    answers = sum(len(b.units) for b in buckets)
+    return Estimate(answers + chains.turns_wanted(chain_list), answers - len(missing) + walked.progress.cached,
+                    len(calls) + len(projected),
+                    prompt, completion, completion_max, cost, cost_max,
+                    max(seconds_by_model.values(), default=0.0),
+                    sum(count for _, count in lengths.values()), sorted(set(notes)))
+
+
+def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
+    unit = call.units[0]
+    if call.model.spec.provider == "local":
+        if unit.kind == "yes_no":
+            return LOCAL_SECONDS["yes_no"]
+        return LOCAL_SECONDS["generate_per_token"] * unit.body["max_tokens"] * len(call.units)
+    per_request = ASSUMED_LATENCY / limits.concurrency
+    if limits.rpm:
+        per_request = max(per_request, 60.0 / limits.rpm)
+    if limits.tpm:
+        per_request = max(per_request, 60.0 * call_tokens / limits.tpm)
+    return per_request

@@ -1,0 +1,136 @@
+"""THE one way answers are obtained, for every study.
+
+A study describes what it needs as Units (units.py); `Fetcher.fetch(units)`
+reads each distinct answer once from the cache (falling back to schema-1 keys,
+legacy.py), groups the missing ones into requests (several samples of one
+request share a call through `n` where the endpoint allows it; identical
+requests are one answer), makes them through the engine (pacing, retries) or
+the Batch API, stores each as it arrives, and returns every answer by key
+(None where an answer is still missing). A multi-turn study calls it once per
+round; nothing calls back into the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from helpers.llm import engine, legacy, prices, tokens
+from helpers.llm.cache import CallCache, CallStats
+from helpers.llm.engine import Call, Limits, Progress
+from helpers.llm.units import Unit
+
+Answers = dict[str, dict | None]
+
+
+def group(units: Iterable[Unit], limits: Limits, count_tokens: bool = False) -> list[Call]:
+    """Requests for these answers: identical keys are one answer, and several samples
+    of one request share a call (`n`, up to limits.max_n) on OpenAI-compatible endpoints."""
+    by_prompt: dict[tuple[str, str], list[Unit]] = {}
+    seen: set[str] = set()
+    for unit in units:
+        if unit.key not in seen:
+            seen.add(unit.key)
+            by_prompt.setdefault((unit.model.spec.name, unit.prompt), []).append(unit)
+    calls = []
+    for members in by_prompt.values():
+        first = members[0]
+        per_call = limits.max_n if first.kind == "generate" and first.model.spec.provider == "openai" else 1
+        calls.extend(Call(members[i:i + per_call]) for i in range(0, len(members), per_call))
+    if count_tokens:
+        for call in calls:
+            call.est_tokens = prompt_tokens(call) + completion_bound(call)
+    return calls
+
+
+def prompt_tokens(call: Call) -> int:
+    spec, unit = call.model.spec, call.units[0]
+    if spec.provider == "local":
+        return tokens.count_local(spec.model, unit.messages)
+    return tokens.count_openai(spec.model, unit.messages)
+
+
+def completion_bound(call: Call) -> int:
+    """The most completion tokens a call can be billed for."""
+    unit = call.units[0]
+    if unit.kind == "yes_no":
+        return 0 if call.model.spec.provider == "local" else 1
+    return unit.body["max_tokens"] * len(call.units)
+
+
+@dataclass
+class Fetcher:
+    """One run's access to answers: the cache, and (if make_calls) the models."""
+
+    cache: CallCache
+    limits: Limits = field(default_factory=Limits)
+    make_calls: bool = True
+    batch: bool = False
+    poll_seconds: float = 30.0
+    progress: Progress = field(default_factory=Progress)
+    missing: int = 0  # answers neither cached nor made (cache-only reads, or failed)
+
+    @classmethod
+    def with_listener(cls, cache: CallCache, listener: Callable[[Progress], None] | None = None,
+                      **options) -> Fetcher:
+        return cls(cache, progress=Progress(listeners=[listener] if listener else []), **options)
+
+    def expect(self, answers: int) -> None:
+        """Announce how many answers the run wants in all (for progress bars)."""
+        self.progress.total += answers
+        self.progress.notify()
+
+    def lookup(self, units: list[Unit]) -> Answers:
+        """Each distinct answer read once; a miss tries the request's schema-1 key."""
+        found: Answers = {}
+        old_prompts: dict[str, str | None] = {}
+        for unit in units:
+            if unit.key in found:
+                continue
+            result = self.cache.get(unit.key)
+            if result is None:
+                if unit.prompt not in old_prompts:
+                    old_prompts[unit.prompt] = legacy.legacy_prompt(unit.model.identity, unit.kind, unit.body)
+                old = old_prompts[unit.prompt]
+                if old is not None and (result := self.cache.get(f"{old}-{unit.sample}")) is not None:
+                    result = self.cache.add(unit.key, result)
+            found[unit.key] = result
+        return found
+
+    def fetch(self, units: list[Unit]) -> Answers:
+        """Every answer of these units: cached, or made now (if make_calls)."""
+        found = self.lookup(units)
+        todo = {k for k, v in found.items() if v is None}
+        # Twin units (one key) are one answer: the second counts as cached, as a rerun would.
+        self.progress.cached += len(units) - len(todo)
+        self.progress.notify()
+        if todo and self.make_calls:
+            wanted = [u for u in units if u.key in todo]
+            model_prices = self._prices(wanted)
+            if self.batch:
+                from helpers.llm import batch
+
+                batch.run_batches(wanted, model_prices, self.progress, self.poll_seconds)
+            else:
+                calls = group(wanted, self.limits, count_tokens=bool(self.limits.tpm))
+                engine.run_sync(engine.execute(calls, self.limits, self.progress, model_prices))
+            found.update((k, self.cache.get(k)) for k in todo)
+        self.missing += sum(1 for k in todo if found[k] is None)
+        return found
+
+    def _prices(self, units: list[Unit]) -> dict[str, prices.Price | None]:
+        table = prices.load_prices()
+        specs = {u.model.spec.name: u.model.spec for u in units}
+        return {name: prices.price_for(spec.provider, spec.model, table) for name, spec in specs.items()}
+
+    def failed(self, key: str) -> bool:
+        return key in self.progress.failed_keys
+
+    def stats(self, missing: int | None = None) -> CallStats:
+        """The run's counts; `missing` overrides the count of answers not cached
+        (a chain study counts the turns it could not reach, too)."""
+        lost, why = self.cache.lost()
+        state = self.progress
+        missing = self.missing if missing is None else missing
+        return CallStats(made=state.made, cached=state.cached, failed=state.failed,
+                         missing=0 if self.make_calls else missing, unstored=lost, unstored_reason=why)

@@ -1,0 +1,81 @@
+"""What a study asks for: one answer of one model to one request, a Unit.
+
+A study never builds requests or cache keys itself: it names the model, the
+kind of answer (`yes_no`: first-token P(yes), P(no); `generate`: a sampled
+text), the messages, the sampling settings and the sample indices, and
+`CachedModel.units` builds the provider's request body and derives each
+answer's cache key from it. So a changed constant in a request body changes
+the key; nothing else does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from helpers.llm import backends
+from helpers.llm.backends import Backend
+from helpers.llm.cache import CallCache, request_digest
+from helpers.llm.naming import ModelSpec, identity, parse_model
+
+KINDS = ("yes_no", "generate")
+
+
+@dataclass
+class Unit:
+    """One answer to obtain: one cache entry."""
+
+    model: CachedModel
+    key: str
+    kind: str  # "yes_no" or "generate"
+    body: dict[str, Any]  # the request as sent, but for `n` and the seed
+    sample: int
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return self.body["messages"]
+
+    @property
+    def prompt(self) -> str:
+        """The part of the key shared by every sample of this request."""
+        return self.key.rpartition("-")[0]
+
+
+class CachedModel:
+    """A model seen through the cache. The backend is created lazily, so reading
+    cached answers needs neither an API key nor the model's weights."""
+
+    def __init__(self, spec: ModelSpec, cache: CallCache, timeout: float = 60.0):
+        self.spec = spec
+        self.identity = identity(spec)
+        self.cache = cache
+        self._timeout = timeout
+        self._backend: Backend | None = None
+
+    @classmethod
+    def named(cls, name: str, cache: CallCache, *, base_url: str | None = None,
+              timeout: float = 60.0) -> CachedModel:
+        return cls(parse_model(name, base_url), cache, timeout)
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = backends.backend(self.spec, self._timeout)
+        return self._backend
+
+    def units(self, kind: str, messages: list[dict[str, str]], samples: Iterable[int], *,
+              temperature: float = 1.0, max_tokens: int = 48) -> list[Unit]:
+        """The answers `samples` (indices) of one request, with their keys (one hash for all)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of call {kind!r}")
+        body = backends.request_body(self.spec, kind, messages, temperature=temperature, max_tokens=max_tokens)
+        digest = request_digest(self.identity, kind, body)
+        return [Unit(self, f"{digest}-{i}", kind, body, i) for i in samples]
+
+    def store(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Store an answer unless another process stored one first; return the kept one."""
+        return self.cache.add(key, {**result, "created": time.time()})
+
+    def unit(self, kind: str, messages: list[dict[str, str]], sample: int, **settings: Any) -> Unit:
+        return self.units(kind, messages, [sample], **settings)[0]
