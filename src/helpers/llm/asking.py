@@ -1,11 +1,11 @@
-"""Ask any model a list of prompts, through the workspace's cache and engine.
+"""Ask any model a list of prompts and get one row per answer: the service for
+studies whose prompts are plain texts (the economic games, the dilemmas, the
+pricing game).
 
-experiment.run measures the exception scenarios; the economic games, the
-dilemmas and the pricing game need the same service for prompts of their own:
-every answer is cached under the same honest key (model identity, messages,
-sampling parameters, sample index), missing answers are made concurrently and
-paced by engine.execute (retries, rate limits, costs), failed calls are counted
-and retried on the next run, and `make_calls=False` reads only the cache.
+The answers come through the one fetcher (fetch.py): cached under keys derived
+from the request, missing ones made concurrently and paced (retries, rate
+limits, costs), failed calls counted and retried on the next run;
+`make_calls=False` reads only the cache.
 
 Answers are sampled (`generate` calls): each is parsed by its caller, and an
 unparseable one is counted as invalid, never as a choice.

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from helpers.llm.naming import ModelSpec
-
 
 class CallFailed(Exception):
     """A call that failed for a passing reason; it is retried, and if it keeps
@@ -29,26 +27,3 @@ class Backend(Protocol):
     supports_n: bool
 
     async def send(self, kind: str, body: dict[str, Any], *, n: int, seed: int) -> list[dict[str, Any]]: ...
-
-
-def request_body(spec: ModelSpec, kind: str, messages: list[dict[str, str]], *,
-                 temperature: float, max_tokens: int) -> dict[str, Any]:
-    """The request one answer needs, in its provider's terms (without `n` or a seed)."""
-    if spec.provider == "local":
-        from helpers.llm import local_backend
-
-        return local_backend.request_body(kind, messages, temperature=temperature, max_tokens=max_tokens)
-    from helpers.llm import openai_backend
-
-    return openai_backend.request_body(spec, kind, messages, temperature=temperature, max_tokens=max_tokens)
-
-
-def backend(spec: ModelSpec, timeout: float = 60.0) -> Backend:
-    """Create the backend for a model; only done when a call must really be made."""
-    if spec.provider == "local":
-        from helpers.llm.local_backend import LocalBackend
-
-        return LocalBackend(spec)
-    from helpers.llm.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(spec, timeout=timeout)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.llm import backends
+from helpers.llm import providers
 from helpers.llm.backends import Backend
 from helpers.llm.cache import CallCache, request_digest
 from helpers.llm.naming import ModelSpec, identity, parse_model
@@ -61,7 +61,7 @@ class CachedModel:
 
     def backend(self) -> Backend:
         if self._backend is None:
-            self._backend = backends.backend(self.spec, self._timeout)
+            self._backend = providers.backend(self.spec, self._timeout)
         return self._backend
 
     def units(self, kind: str, messages: list[dict[str, str]], samples: Iterable[int], *,
@@ -69,7 +69,7 @@ class CachedModel:
         """The answers `samples` (indices) of one request, with their keys (one hash for all)."""
         if kind not in KINDS:
             raise ValueError(f"unknown kind of call {kind!r}")
-        body = backends.request_body(self.spec, kind, messages, temperature=temperature, max_tokens=max_tokens)
+        body = providers.request_body(self.spec, kind, messages, temperature=temperature, max_tokens=max_tokens)
         digest = request_digest(self.identity, kind, body)
         return [Unit(self, f"{digest}-{i}", kind, body, i) for i in samples]
 
