@@ -15,6 +15,8 @@ from pathlib import Path
 from helpers.errors import UserError
 from helpers.exceptions.scenarios import Scenario
 from helpers.exceptions.variants import get_variant
+from helpers.llm.naming import DEFAULT_MODEL
+from helpers.llm.units import check_sampling
 
 MODES = ("exact", "sample")
 
@@ -30,7 +32,7 @@ class RunConfig:
     reasoning turns up to `reasoning_tokens` long (see chains.py).
     """
 
-    models: tuple[str, ...] = ("local/smollm2-135m-instruct",)
+    models: tuple[str, ...] = (DEFAULT_MODEL,)
     variant: str = "baseline"
     mode: str = "exact"
     samples: int = 10
@@ -46,16 +48,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UserError(f"unknown mode '{self.mode}'; use one of {', '.join(MODES)}")
-        if self.samples < 1:
-            raise UserError(f"--samples must be at least 1, got {self.samples}")
-        if not 0 <= self.temperature <= 2:
-            raise UserError(f"--temperature must be between 0 and 2, got {self.temperature}")
-        if self.max_tokens < 1:
-            raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
-        if self.timeout <= 0:
-            raise UserError(f"--timeout must be positive, got {self.timeout}")
-        if not self.models:
-            raise UserError("no model given; pass --model, e.g. --model local/smollm2-135m-instruct")
+        check_sampling(self.models, self.samples, self.temperature, self.max_tokens, self.timeout)
         if self.reasoning_tokens < 1:
             raise UserError(f"--reasoning-tokens must be at least 1, got {self.reasoning_tokens}")
         # Frozen, so normalise through object.__setattr__: one name -> a tuple, no repeats.

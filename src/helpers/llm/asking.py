@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from helpers.errors import UserError
 from helpers.llm.cache import CallStats, open_cache
 from helpers.llm.engine import Limits, Progress
 from helpers.llm.fetch import Fetcher
-from helpers.llm.units import CachedModel, Unit
+from helpers.llm.naming import DEFAULT_MODEL
+from helpers.llm.units import CachedModel, Unit, check_sampling
 
 ANSWER_COLUMNS = ["model", "prompt", "sample", "status", "text", "prompt_tokens",
                   "completion_tokens", "cost_usd"]
@@ -32,7 +32,7 @@ ANSWER_COLUMNS = ["model", "prompt", "sample", "status", "text", "prompt_tokens"
 class AskConfig:
     """How to sample answers; the notebooks and the CLI both build one."""
 
-    models: tuple[str, ...] = ("local/smollm2-135m-instruct",)
+    models: tuple[str, ...] = (DEFAULT_MODEL,)
     samples: int = 3
     temperature: float = 1.0
     max_tokens: int = 8  # the choice opens the answer; a few tokens read it
@@ -40,14 +40,7 @@ class AskConfig:
     timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.samples < 1:
-            raise UserError(f"--samples must be at least 1, got {self.samples}")
-        if not 0 <= self.temperature <= 2:
-            raise UserError(f"--temperature must be between 0 and 2, got {self.temperature}")
-        if self.max_tokens < 1:
-            raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
-        if not self.models:
-            raise UserError("no model given; pass --model, e.g. --model local/smollm2-135m-instruct")
+        check_sampling(self.models, self.samples, self.temperature, self.max_tokens, self.timeout)
 
 
 @dataclass

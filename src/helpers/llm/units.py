@@ -15,12 +15,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.errors import UserError
 from helpers.llm import providers
 from helpers.llm.backends import Backend
 from helpers.llm.cache import CallCache, request_digest
-from helpers.llm.naming import ModelSpec, identity, parse_model
+from helpers.llm.naming import DEFAULT_MODEL, ModelSpec, identity, parse_model
 
 KINDS = ("yes_no", "generate")
+
+
+def check_sampling(models: tuple[str, ...], samples: int, temperature: float, max_tokens: int,
+                   timeout: float = 60.0) -> None:
+    """The checks every study's run settings share (programmatic use; the CLI and the
+    notebooks check their arguments' ranges before this)."""
+    if not models:
+        raise UserError(f"no model given; pass --model, e.g. --model {DEFAULT_MODEL}")
+    if samples < 1:
+        raise UserError(f"--samples must be at least 1, got {samples}")
+    if not 0 <= temperature <= 2:  # false for nan too
+        raise UserError(f"--temperature must be between 0 and 2, got {temperature}")
+    if max_tokens < 1:
+        raise UserError(f"--max-tokens must be at least 1, got {max_tokens}")
+    if not 0 < timeout < float("inf"):
+        raise UserError(f"--timeout must be a positive number of seconds, got {timeout}")
 
 
 @dataclass
