@@ -39,7 +39,10 @@ $(CHROMIUM):
 	  echo "browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; \
 	fi
 
+# The layout's import rules (pyproject.toml, [tool.importlinter]) first: a wrong
+# import between layers fails here, before any test runs.
 test: $(STAMP) $(CHROMIUM)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 edit: $(STAMP)

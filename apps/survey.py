@@ -8,19 +8,14 @@ with app.setup:
 
     import marimo as mo
 
-    from helpers.exceptions import scenarios
     from helpers.humans import survey
-    from helpers.errors import UserError
-    from helpers.notebook.gate import attempt
-    from helpers.notebook.params import NotebookParams
+    from helpers.notebook import checked
+    from helpers.notebook import survey_page
 
 
 @app.cell
 def _():
-    params = attempt(NotebookParams.from_cli, dict(mo.cli_args()))
-    survey_scenarios = params if isinstance(params, UserError) else attempt(scenarios.load_scenarios, params.scenarios)
-    mo.stop(isinstance(survey_scenarios, UserError),
-            mo.callout(mo.plain_text(f"The survey cannot start: {survey_scenarios}"), kind="danger"))
+    params, survey_scenarios = checked(survey_page.open_survey, mo.cli_args())
     store = survey.SurveyStore()
     # The URL is read once per session: `?p=CODE` brings a participant back,
     # `?view=organiser` (with `&key=...` when a key is set) shows the organiser's page.
@@ -60,17 +55,9 @@ def _():
 
 @app.cell
 def _(consent, draft_code, params, resume, store, survey_scenarios, url_code):
-    # Who is answering: a returning participant (code in the URL or typed), a
-    # new one who just consented, or nobody yet.
-    participant, problem = None, None
-    if url_code and (_back := store.find(url_code)):
-        participant = _back
-    elif resume.value:
-        participant = store.find(resume.value)
-        problem = None if participant else "No participant has that code; check it, or start afresh above."
-    elif consent.value:
-        participant = attempt(store.register, survey_scenarios, params.study, code=draft_code)
-        participant, problem = (None, str(participant)) if isinstance(participant, Exception) else (participant, None)
+    participant, problem = survey_page.identify(store, survey_scenarios, params.study, url_code=url_code,
+                                                typed_code=resume.value, consented=bool(consent.value),
+                                                draft_code=draft_code)
     if participant is not None and mo.query_params().get("p") != participant.code:
         mo.query_params()["p"] = participant.code  # a reload of this page comes back here
     return participant, problem
@@ -102,8 +89,7 @@ def _(consent, in_browser, organiser, participant, problem, resume):
 @app.cell
 def _(participant, store, survey_scenarios):
     mo.stop(participant is None)
-    questions = attempt(store.questions, participant, survey_scenarios)
-    mo.stop(isinstance(questions, Exception), mo.callout(mo.plain_text(str(questions)), kind="danger"))
+    questions = checked(store.questions, participant, survey_scenarios)
     return (questions,)
 
 
@@ -128,12 +114,7 @@ def _(questions):
 @app.cell
 def _(participant, question_forms, questions, store):
     # Every submitted form is saved at once (the store ignores one already saved).
-    _done = store.answered(participant)
-    save_errors = [
-        _result for _q, _v in zip(questions, question_forms.value)
-        if _v is not None and _q.scenario.id not in _done
-        and isinstance(_result := attempt(store.record, participant, _q, _v["decision"], _v["explanation"]), Exception)
-    ]
+    save_errors = survey_page.save_answers(store, participant, questions, question_forms.value)
     answered = store.answered(participant)
     return answered, save_errors
 
@@ -142,7 +123,7 @@ def _(participant, question_forms, questions, store):
 def _(answered, participant, question_forms, questions, save_errors):
     _pending = [i for i, q in enumerate(questions) if q.scenario.id not in answered]
     _code = survey.format_code(participant.code)
-    _errors = [mo.callout(mo.plain_text(str(e)), kind="danger") for e in save_errors]
+    _errors = [mo.callout(mo.plain_text(e), kind="danger") for e in save_errors]
     if not _pending:
         _page = mo.md(f"## Thank you!\n\nAll {len(questions)} answers are saved. You can close this page.")
     else:
@@ -180,9 +161,7 @@ def _(in_browser, organiser, params, store, survey_scenarios):
 @app.cell
 def _(export_button, store, survey_scenarios):
     mo.stop(not export_button.value)
-    _result = attempt(store.export, survey_scenarios)
-    mo.stop(isinstance(_result, Exception), mo.callout(mo.plain_text(str(_result)), kind="danger"))
-    _path, _rows = _result
+    _path, _rows = checked(store.export, survey_scenarios)
     mo.vstack([
         mo.md(f"Wrote **{_rows}** answers to `{_path}`; `notebooks/01_baseline.py` now compares the models with them."),
         mo.download(data=_path.read_bytes(), filename=_path.name, mimetype="text/csv", label="Download the CSV"),

@@ -26,8 +26,7 @@ os.environ["EXCEPTIONS_DATA"] = str(workdir / "data")  # never the checkout's re
 os.environ.setdefault("EXCEPTIONS_MODELS", str(Path(__file__).resolve().parents[1] / "cache" / "models"))
 
 from helpers.exceptions import experiment
-from helpers.finetune import workflow as finetune
-from helpers.humans import responses as human
+from helpers import finetune, humans
 from helpers.llm import local_model
 from helpers.finetune import lora
 from helpers.exceptions import scenarios
@@ -48,7 +47,7 @@ def main() -> None:
 
     local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)  # convert first if needed; not timed
     all_scenarios = scenarios.load_scenarios()
-    answers, label = human.human_or_illustrative(None, all_scenarios)
+    answers, label = humans.human_or_illustrative(None, all_scenarios)
     data = finetune.prepare_dataset(answers, label, all_scenarios, args.kind, scenario_ids=[args.scenario],
                                     size=args.size, seed=0)
     report = sft.validate(data.path, lora.DEFAULT_BASE, epochs=lora.LoraSettings().epochs)

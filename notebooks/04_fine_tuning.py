@@ -6,19 +6,11 @@ app = marimo.App(width="medium", app_title="2.4 Supervised fine-tuning")
 with app.setup:
     import marimo as mo
 
-    from helpers.finetune import workflow as finetune
-    from helpers.notebook.training import TrainingParams
-    from helpers.notebook.progress import TrainingProgress
-    from helpers.humans import responses as human
-    from helpers.finetune import lora
     from helpers.exceptions import plots
-    from helpers.exceptions import scenarios
-    from helpers.finetune import datasets as sft
+    from helpers.finetune import LoraSettings, lora
     from helpers.finetune import evaluation as sft_eval
-    from helpers.errors import UserError
-    from helpers.notebook.gate import attempt, spends_without_click
-    from helpers.notebook.params import NotebookParams
-    from helpers.finetune.evaluation import FineTuned
+    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import finetuning
 
     # What `make report` runs: one scenario, a LoRA adapter of the offline model
     # trained on 50 yes/no labels and another on the same number of explanations
@@ -28,7 +20,6 @@ with app.setup:
     # cores) and takes seconds afterwards (adapters and answers are cached). `-- --labels-size 303 --epochs 3` is the paper's
     # design for one scenario; `--max-steps 1 --labels-size 8` makes it tiny.
     DEFAULTS = {"scenario": "grocery_prices"}
-    BASE = lora.DEFAULT_BASE
 
 
 @app.cell
@@ -59,125 +50,65 @@ def _():
 
 @app.cell
 def _():
-    _args = {**DEFAULTS, **dict(mo.cli_args())}
-    params = attempt(NotebookParams.from_cli, _args)
-    training = attempt(TrainingParams.from_cli, _args)
-    _bad = next((p for p in (params, training) if isinstance(p, UserError)), None)
-    mo.stop(_bad is not None, mo.callout(mo.md(f"**Bad notebook argument:** {_bad}"), kind="danger"))
-    all_scenarios = scenarios.load_scenarios(params.scenarios)
-    return all_scenarios, params, training
-
-
-@app.cell
-def _(all_scenarios, params):
-    _loaded = attempt(human.human_or_illustrative, params.human, all_scenarios)
-    mo.stop(isinstance(_loaded, UserError), mo.callout(mo.md(f"**Cannot read the human data:** {_loaded}"), kind="danger"))
-    human_data, human_label = _loaded
-    illustrative = "illustrative" in human_label
-    return human_data, human_label, illustrative
-
-
-@app.cell
-def _(human_data, human_label, illustrative):
-    mo.callout(mo.md(human.data_note(human_data, human_label, trained_on=True)), kind="warn" if illustrative else "info")
-    return
-
-
-@app.cell
-def _(all_scenarios, params, training):
-    scenario_pick = mo.ui.multiselect(options={s.title: s.id for s in all_scenarios}, value=[s.title for s in all_scenarios if s.id in params.scenario_ids] or [all_scenarios[0].title], label="scenarios (one pair of models each)")
-    labels_size = mo.ui.number(start=1, stop=100_000, value=training.labels_size, label="labels: answers per scenario (paper 303)")
-    explanations_size = mo.ui.number(start=1, stop=100_000, value=training.explanations_size, label="explanations: answers per scenario (paper 50)")
-    epochs_box = mo.ui.number(start=1, stop=50, value=training.epochs, label="epochs")
+    study, training = checked(finetuning.open_training, mo.cli_args(), DEFAULTS)
+    _ids = study.params.scenario_ids
+    scenario_pick = mo.ui.multiselect(options={s.title: s.id for s in study.scenarios}, value=[s.title for s in study.scenarios if s.id in _ids] or [study.scenarios[0].title], label="scenarios (one pair of models each)")
+    labels_size = mo.ui.number(start=1, value=training.labels_size, label="labels: answers per scenario (paper 303)")
+    explanations_size = mo.ui.number(start=1, value=training.explanations_size, label="explanations: answers per scenario (paper 50)")
+    epochs_box = mo.ui.number(start=1, value=training.epochs, label="epochs")
     train_button = mo.ui.run_button(label="Train the missing models and measure them")
-    mo.vstack([scenario_pick, mo.hstack([labels_size, explanations_size, epochs_box]), train_button])
-    return epochs_box, explanations_size, labels_size, scenario_pick, train_button
+    mo.vstack([study.human.note(trained_on=True), scenario_pick, mo.hstack([labels_size, explanations_size, epochs_box]), train_button])
+    return epochs_box, explanations_size, labels_size, scenario_pick, study, train_button, training
 
 
 @app.cell
-def _(all_scenarios, epochs_box, explanations_size, human_data, labels_size, scenario_pick, training):
-    chosen = scenarios.select(all_scenarios, list(scenario_pick.value))
-    sizes = {"labels": labels_size.value, "explanations": explanations_size.value}
-    settings = {**training.settings(), "epochs": epochs_box.value}
-    _steps = attempt(finetune.planned_total_steps, human_data, list(sizes.items()), [s.id for s in chosen], settings)
-    mo.stop(isinstance(_steps, UserError), mo.callout(mo.md(f"**Cannot plan:** {_steps}"), kind="danger"))
-    total_steps = _steps
-    mo.md(f"**Before the button:** {2 * len(chosen)} models, {total_steps} optimiser steps of up to "
-          f"{lora.LoraSettings().batch_size} examples, about {lora.estimated_time(total_steps)} on two CPU "
+def _(epochs_box, explanations_size, labels_size, scenario_pick, study, training):
+    _sizes = {"labels": labels_size.value, "explanations": explanations_size.value}
+    plan = checked(finetuning.plan_training, study, training, _sizes, list(scenario_pick.value), epochs_box.value)
+    mo.stop(not plan.scenarios, mo.md("**Choose at least one scenario to train on.**"))
+    mo.md(f"**Before the button:** {plan.models} models, {plan.steps} optimiser steps of up to "
+          f"{LoraSettings().batch_size} examples, about {lora.estimated_time(plan.steps)} on two CPU "
           "cores (idle to busy); models trained before are read from `cache/adapters/` at once.")
-    return chosen, settings, sizes, total_steps
+    return (plan,)
 
 
 @app.cell
-def _(chosen, human_data, human_label, settings, sizes, total_steps, train_button, training):
+def _(plan, study, train_button):
     # Training costs minutes: it waits for the button in the browser; an export or
     # a script run cannot click, so there it trains (once; then the cache answers).
     spend = train_button.value or spends_without_click(mo.app_meta())
-    _bar = TrainingProgress(total_steps)
-    try:
-        adapters = {kind: attempt(finetune.train_per_scenario, human_data, human_label, chosen, kind, [s.id for s in chosen],
-                                  size=sizes[kind], seed=training.seed, train=spend, progress=_bar, **settings)
-                    for kind in sft.KINDS}
-    finally:
-        _bar.close()
-    _bad = next((a for a in adapters.values() if isinstance(a, UserError)), None)
-    mo.stop(_bad is not None, mo.callout(mo.md(f"**Cannot train:** {_bad}"), kind="danger"))
-    return adapters, spend
+    trained = checked(finetuning.train, plan, study.human, train=spend)
+    trained.view(figure=True)
+    return spend, trained
 
 
 @app.cell
-def _(adapters, chosen, illustrative):
-    _titles = {s.id: s.title for s in chosen}
-    _tag = " (illustrative)" if illustrative else ""
-    trained = {f"{kind}: {_titles[sid]}{_tag}": r for kind, per in adapters.items() for sid, r in per.items()}
-    _missing = 2 * len(chosen) - len(trained)
-    _note = f"\n\n**{_missing} models are not trained yet:** press the button above." if _missing else ""
-    mo.vstack([mo.md("## Training" + _note), mo.ui.table(finetune.loss_table(trained).round(3), selection=None)])
-    return (trained,)
-
-
-@app.cell
-def _(trained):
-    finetune.loss_figure(trained) if trained else mo.md("_No training losses yet._")
-    return
-
-
-@app.cell
-def _(adapters, illustrative):
-    fine_tuned = [FineTuned(r.model_name, kind, (sid,), illustrative) for kind, per in adapters.items() for sid, r in per.items()]
-    return (fine_tuned,)
-
-
-@app.cell
-def _(chosen, fine_tuned, params, spend):
-    evaluation = attempt(sft_eval.evaluate, fine_tuned, chosen, base_model=BASE, splits=("in-scenario",),
-                         make_calls=spend, mode=params.mode, samples=params.samples, temperature=params.temperature)
-    mo.stop(isinstance(evaluation, UserError), mo.callout(mo.md(f"**Cannot measure:** {evaluation}"), kind="danger"))
-    _note = f" {evaluation.missing} answers are not cached yet: press the button." if evaluation.missing else ""
-    mo.md(f"Measured in `{params.mode}` mode through the call cache.{_note}")
+def _(plan, spend, study, trained):
+    evaluation = checked(finetuning.measure, trained, study, plan.scenarios, ("in-scenario",), make_calls=spend)
+    finetuning.measured_note(evaluation, study.params.mode)
     return (evaluation,)
 
 
 @app.cell
-def _(chosen, evaluation, human_data, human_label, illustrative):
-    plots.figure3(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), chosen,
-                  human=human.bucket_rates(human_data), human_label=human_label, columns=min(3, len(chosen)),
-                  title="Refusal rate before and after fine-tuning" + (" (illustrative data)" if illustrative else ""))
+def _(evaluation, plan, study):
+    plots.figure3(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), plan.scenarios,
+                  **study.human.figure_args(), columns=min(3, len(plan.scenarios)),
+                  title=study.human.title("Refusal rate before and after fine-tuning", " (illustrative data)"))
     return
 
 
 @app.cell
-def _(evaluation, human_data, human_label):
-    summary = sft_eval.kind_summary(evaluation.rates, human_data)
+def _(evaluation, study):
+    summary = sft_eval.kind_summary(evaluation.rates, study.human.data)
     mo.vstack([mo.md(f"""
     ## Base vs labels vs explanations
 
-    Per bucket a test of the model's refusal rate against the humans' ({human_label}): exact-mode
+    Per bucket a test of the model's refusal rate against the humans' ({study.human.label}): exact-mode
     rates are probabilities, tested one-sample against the human count; sampled rates with the
     paper's pooled two-sample test; 5% without adjustment, as in the paper. The
     **paper-reported** columns are GPT-4o against the paper's participants: different model,
     different people, different scenarios' share. Compare the pattern, not the numbers.
-    """), mo.ui.table(sft_eval.beside_paper(summary, human_label).round(3), selection=None)])
+    """), mo.ui.table(sft_eval.beside_paper(summary, study.human.label).round(3), selection=None)])
     return (summary,)
 
 
@@ -188,8 +119,8 @@ def _(summary):
 
 
 @app.cell
-def _(evaluation, human_data):
-    _drops = sft_eval.level_drop(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), human_data)
+def _(evaluation, study):
+    _drops = sft_eval.level_drop(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), study.human.data)
     _lines = "\n".join(f"- **{r.group}**: {r.model_drop:+.2f} (humans {r.human_drop:+.2f}, {r.scenarios} scenario(s))"
                         for r in _drops.itertuples())
     mo.md(f"""

@@ -6,19 +6,11 @@ app = marimo.App(width="medium", app_title="2.4 Transfer to unseen scenarios")
 with app.setup:
     import marimo as mo
 
-    from helpers.finetune import workflow as finetune
-    from helpers.notebook.training import TrainingParams
-    from helpers.notebook.progress import TrainingProgress
-    from helpers.humans import responses as human
+    from helpers.exceptions import plots, reference
     from helpers.finetune import lora
-    from helpers.exceptions import plots
-    from helpers.exceptions import reference
-    from helpers.exceptions import scenarios
     from helpers.finetune import evaluation as sft_eval
-    from helpers.errors import UserError
-    from helpers.notebook.gate import attempt, spends_without_click
-    from helpers.notebook.params import NotebookParams
-    from helpers.finetune.evaluation import FineTuned
+    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import finetuning
 
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
     # explanations (2 epochs) from each of two scenarios, each measured on the
@@ -27,7 +19,6 @@ with app.setup:
     # the export took 1 min 8 s after notebook 04 on this project's two cores. The paper's five: `-- --train-scenario
     # grocery_prices,academic_integrity,customer_service,hospitality,personal_assistant --epochs 3`.
     DEFAULTS = {"train-scenario": "grocery_prices,hospitality"}
-    BASE = lora.DEFAULT_BASE
     KIND = "explanations"
 
 
@@ -55,119 +46,69 @@ def _():
 
 @app.cell
 def _():
-    _args = {**DEFAULTS, **dict(mo.cli_args())}
-    params = attempt(NotebookParams.from_cli, _args)
-    training = attempt(TrainingParams.from_cli, _args)
-    _bad = next((p for p in (params, training) if isinstance(p, UserError)), None)
-    mo.stop(_bad is not None, mo.callout(mo.md(f"**Bad notebook argument:** {_bad}"), kind="danger"))
-    all_scenarios = scenarios.load_scenarios(params.scenarios)
-    return all_scenarios, params, training
-
-
-@app.cell
-def _(all_scenarios, params):
-    _loaded = attempt(human.human_or_illustrative, params.human, all_scenarios)
-    mo.stop(isinstance(_loaded, UserError), mo.callout(mo.md(f"**Cannot read the human data:** {_loaded}"), kind="danger"))
-    human_data, human_label = _loaded
-    illustrative = "illustrative" in human_label
-    return human_data, human_label, illustrative
-
-
-@app.cell
-def _(human_data, human_label, illustrative):
-    mo.callout(mo.md(human.data_note(human_data, human_label, trained_on=True)), kind="warn" if illustrative else "info")
-    return
-
-
-@app.cell
-def _(all_scenarios, params, training):
-    _evaluated = [s for s in all_scenarios if not params.scenario_ids or s.id in params.scenario_ids]
-    train_pick = mo.ui.multiselect(options={s.title: s.id for s in _evaluated}, value=[s.title for s in _evaluated if s.id in training.train_scenarios], label="train one model on each of")
-    size_box = mo.ui.number(start=1, stop=100_000, value=training.explanations_size, label="explanations per model (paper 50)")
-    epochs_box = mo.ui.number(start=1, stop=50, value=training.epochs, label="epochs")
+    study, training = checked(finetuning.open_training, mo.cli_args(), DEFAULTS)
+    evaluated = [s for s in study.scenarios if not study.params.scenario_ids or s.id in study.params.scenario_ids]
+    train_pick = mo.ui.multiselect(options={s.title: s.id for s in evaluated}, value=[s.title for s in evaluated if s.id in training.train_scenarios], label="train one model on each of")
+    size_box = mo.ui.number(start=1, value=training.explanations_size, label="explanations per model (paper 50)")
+    epochs_box = mo.ui.number(start=1, value=training.epochs, label="epochs")
     train_button = mo.ui.run_button(label="Train the missing models and measure them")
-    mo.vstack([train_pick, mo.hstack([size_box, epochs_box]), train_button])
-    return epochs_box, size_box, train_button, train_pick
+    mo.vstack([study.human.note(trained_on=True), train_pick, mo.hstack([size_box, epochs_box]), train_button])
+    return epochs_box, evaluated, size_box, study, train_button, train_pick, training
 
 
 @app.cell
-def _(all_scenarios, epochs_box, human_data, params, size_box, train_pick, training):
-    evaluated = [s for s in all_scenarios if not params.scenario_ids or s.id in params.scenario_ids]
-    train_ids = [s.id for s in evaluated if s.id in set(train_pick.value)]
-    settings = {**training.settings(), "epochs": epochs_box.value}
-    _steps = attempt(finetune.planned_total_steps, human_data, [(KIND, size_box.value)], train_ids, settings)
-    mo.stop(isinstance(_steps, UserError), mo.callout(mo.md(f"**Cannot plan:** {_steps}"), kind="danger"))
-    mo.stop(not train_ids or len(evaluated) < 2, mo.md("**Choose at least one scenario to train on, and two scenarios in all.**"))
-    total_steps = _steps
-    mo.md(f"**Before the button:** {len(train_ids)} models, {total_steps} optimiser steps "
-          f"(about {lora.estimated_time(total_steps)} on two CPU cores the first time, idle to busy), "
-          f"then {len(evaluated) * (len(train_ids) + 1) * 6} buckets to measure.")
-    return evaluated, settings, total_steps, train_ids
+def _(epochs_box, evaluated, size_box, study, train_pick, training):
+    _ids = [s.id for s in evaluated if s.id in set(train_pick.value)]
+    plan = checked(finetuning.plan_training, study, training, {KIND: size_box.value}, _ids, epochs_box.value)
+    mo.stop(not plan.scenarios or len(evaluated) < 2, mo.md("**Choose at least one scenario to train on, and two scenarios in all.**"))
+    mo.md(f"**Before the button:** {plan.models} models, {plan.steps} optimiser steps "
+          f"(about {lora.estimated_time(plan.steps)} on two CPU cores the first time, idle to busy), "
+          f"then {len(evaluated) * (plan.models + 1) * 6} buckets to measure.")
+    return (plan,)
 
 
 @app.cell
-def _(evaluated, human_data, human_label, settings, size_box, total_steps, train_button, train_ids, training):
+def _(plan, study, train_button):
     # Training and measuring cost minutes: they wait for the button in the browser,
     # and run straight away in an export or a script (then the cache answers).
     spend = train_button.value or spends_without_click(mo.app_meta())
-    _bar = TrainingProgress(total_steps)
-    try:
-        adapters = attempt(finetune.train_per_scenario, human_data, human_label, evaluated, KIND, train_ids,
-                           size=size_box.value, seed=training.seed, train=spend, progress=_bar, **settings)
-    finally:
-        _bar.close()
-    mo.stop(isinstance(adapters, UserError), mo.callout(mo.md(f"**Cannot train:** {adapters}"), kind="danger"))
-    return adapters, spend
+    trained = checked(finetuning.train, plan, study.human, train=spend)
+    trained.view()
+    return spend, trained
 
 
 @app.cell
-def _(adapters, evaluated, illustrative, train_ids):
-    _titles = {s.id: s.title for s in evaluated}
-    _tag = " (illustrative)" if illustrative else ""
-    trained = {f"{KIND}: {_titles[sid]}{_tag}": r for sid, r in adapters.items()}
-    fine_tuned = [FineTuned(r.model_name, KIND, (sid,), illustrative) for sid, r in adapters.items()]
-    _missing = len(train_ids) - len(adapters)
-    _note = f"\n\n**{_missing} models are not trained yet:** press the button above." if _missing else ""
-    mo.vstack([mo.md("## Training" + _note), mo.ui.table(finetune.loss_table(trained).round(3), selection=None)])
-    return (fine_tuned,)
-
-
-@app.cell
-def _(evaluated, fine_tuned, params, spend):
-    evaluation = attempt(sft_eval.evaluate, fine_tuned, evaluated, base_model=BASE,
-                         splits=("in-scenario", "transfer"), make_calls=spend, mode=params.mode,
-                         samples=params.samples, temperature=params.temperature)
-    mo.stop(isinstance(evaluation, UserError), mo.callout(mo.md(f"**Cannot measure:** {evaluation}"), kind="danger"))
-    _note = f" {evaluation.missing} answers are not cached yet: press the button." if evaluation.missing else ""
-    mo.md(f"Measured in `{params.mode}` mode through the call cache.{_note}")
+def _(evaluated, spend, study, trained):
+    evaluation = checked(finetuning.measure, trained, study, evaluated, ("in-scenario", "transfer"), make_calls=spend)
+    finetuning.measured_note(evaluation, study.params.mode)
     return (evaluation,)
 
 
 @app.cell
-def _(evaluated, evaluation, human_data, human_label, illustrative):
+def _(evaluated, evaluation, study):
     plots.figure4(sft_eval.figure_rates(evaluation.rates, ["transfer"]), evaluated,
-                  human=human.bucket_rates(human_data), human_label=human_label,
-                  title="Transfer: fine-tuned models on scenarios they were not trained on"
-                  + (" (illustrative data)" if illustrative else ""))
+                  **study.human.figure_args(),
+                  title=study.human.title("Transfer: fine-tuned models on scenarios they were not trained on",
+                                          " (illustrative data)"))
     return
 
 
 @app.cell
-def _(evaluation, human_data):
-    gaps = sft_eval.gap_table(evaluation.rates, human_data)
+def _(evaluation, study):
+    gaps = sft_eval.gap_table(evaluation.rates, study.human.data)
     overall = sft_eval.overall_gaps(gaps, KIND)
     return gaps, overall
 
 
 @app.cell
-def _(human_label, overall):
+def _(overall, study):
     _paper = reference.paper_reported().query("metric == 'mean_abs_diff' and agent == 'gpt-4o'").set_index("variant")["value"]
     _paper_by_split = {"in-scenario": _paper.get("sft_explanations"), "transfer": _paper.get("sft_transfer"), "base": _paper.get("baseline")}
     _table = overall.assign(**{"paper-reported GPT-4o": overall["split"].map(_paper_by_split)})
     mo.vstack([mo.md(f"""
     ## In-scenario vs transfer vs base
 
-    Mean absolute difference between the model's and the humans' ({human_label}) refusal
+    Mean absolute difference between the model's and the humans' ({study.human.label}) refusal
     rates: for the fine-tuned models the mean over models of each one's gap, for the base
     model its gap over every measured bucket. Beside it the **paper-reported** GPT-4o figures
     (15.9% / 24.5% / 42.7%), which come from other models and other people.

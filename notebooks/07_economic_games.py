@@ -5,23 +5,15 @@ app = marimo.App(width="medium", app_title="Economic preferences in games")
 
 with app.setup:
     import json
+    from dataclasses import replace
 
     import marimo as mo
 
-    from helpers.economics import agents
+    from helpers import economics
+    from helpers.economics import agents, measures, play, synthetic
     from helpers.economics import plots as econ_plots
-    from helpers.economics import games
-    from helpers.economics import measures
-    from helpers.economics import play
-    from helpers.economics import synthetic
-    from helpers.llm.asking import AskConfig
-    from helpers.notebook.economics import EconParams
-    from helpers.notebook.progress import TrainingBar
-    from helpers.llm.engine import Limits
-    from helpers.errors import UserError
-    from helpers.notebook.gate import attempt, spends_without_click
-    from helpers.notebook.progress import NotebookProgress
-    from helpers.economics.preferences import choose, decision
+    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import econ_agents
 
 
 @app.cell
@@ -50,9 +42,8 @@ def _():
 
 @app.cell
 def _():
-    params = EconParams.from_cli(dict(mo.cli_args()))
-    all_games = games.load_games(params.games)
-    settings = games.all_settings(all_games)
+    params, all_games = checked(econ_agents.open_games, mo.cli_args())
+    settings = economics.all_settings(all_games)
     decisions = play.decisions(settings)
     titles = {g.id: g.title for g in all_games}
     return all_games, decisions, params, settings, titles
@@ -62,8 +53,8 @@ def _():
 def _(params):
     kappa_slider = mo.ui.slider(0.05, 1.0, step=0.05, value=max(0.05, params.kappa), show_value=True,
                                 label="κ of the homo moralis agent (homo economicus is κ = 0)")
-    samples_slider = mo.ui.slider(1, 50, value=params.samples, show_value=True, label="answers per payoff setting")
-    size_slider = mo.ui.slider(12, 400, step=4, value=params.train.size, show_value=True,
+    samples_slider = mo.ui.slider(1, max(50, params.samples), value=params.samples, show_value=True, label="answers per payoff setting")
+    size_slider = mo.ui.slider(min(12, params.train.size), max(400, params.train.size), step=4, value=params.train.size, show_value=True,
                                label="synthetic examples per agent type")
     models_box = mo.ui.text(value=", ".join(params.models), full_width=True,
                             label="more models to measure (provider/model, comma-separated; optional)")
@@ -102,11 +93,10 @@ def _(all_games, game_pick):
 
 @app.cell
 def _(kappa_slider, payoffs, picked):
-    edited = attempt(picked.with_params, dict(payoffs.value))
-    mo.stop(isinstance(edited, UserError), mo.callout(mo.md(f"**Not a valid setting:** {edited}"), kind="warn"))
+    edited = checked(picked.with_params, dict(payoffs.value))
     _lines = []
     for _k in (0.0, kappa_slider.value):
-        _c = choose(decision(edited), _k)
+        _c = economics.choose(economics.decision(edited), _k)
         _labels = {a.id: a.label for a in edited.actions()}
         _lines.append(f"- **κ = {_k:g}**: {' or '.join(_labels[b] for b in _c.best)}. *{_c.derivation}*")
     mo.md(f"> {edited.render()}\n\n" + "\n".join(_lines))
@@ -136,41 +126,28 @@ def _(all_games, kappa_slider, size_slider):
 def _(all_games, kappa_slider, params, size_slider, train_button):
     # Training costs CPU minutes: it waits for the button in a browser (adapters
     # trained before load at once); an export or a script run trains straight away.
-    _why = agents.lora_status()
     _train = train_button.value or spends_without_click(mo.app_meta())
-    _plan = agents.TrainPlan(**{**params.train.__dict__, "size": size_slider.value})
-    trained, train_note = [], _why or ""
-    if _why is None and params.finetune:
-        for _kappa in (0.0, kappa_slider.value):
-            _bar = TrainingBar(f"fine-tuning toward κ = {_kappa:g}")
-            _agent = attempt(agents.fine_tune, all_games, _kappa, _plan, train=_train, progress=_bar)
-            _bar.close()
-            if isinstance(_agent, UserError):
-                train_note = str(_agent)
-            elif _agent is not None:
-                trained.append(_agent)
+    _plan = replace(params.train, size=size_slider.value)
+    trained, train_note = econ_agents.fine_tune(all_games, [0.0, kappa_slider.value], _plan, train=_train,
+                                                enabled=params.finetune)
     return train_note, trained
 
 
 @app.cell
 def _(train_note, trained):
-    _status = (f"**Fine-tuning unavailable:** {train_note}. The measures below cover the base model only."
-               if train_note else agents.training_line(trained) if trained else
-               "No fine-tuned agents yet: press **Fine-tune the offline model** (adapters are cached).")
     _table = mo.ui.table(agents.describe(trained), selection=None) if trained else mo.md("")
     _figure = econ_plots.losses(trained) if trained else mo.md("")
-    mo.vstack([mo.md("## 3. Fine-tuned agents (LoRA on the offline model)"), mo.md(_status), _table, _figure])
+    mo.vstack([mo.md("## 3. Fine-tuned agents (LoRA on the offline model)"),
+               mo.md(econ_agents.training_status(trained, train_note, "The measures below cover the base model only.")),
+               _table, _figure])
     return
 
 
 @app.cell
 def _(models_box, params, samples_slider, trained):
-    agent_list = [agents.base_agent()] + trained + [agents.Agent(f"other: {m}", m, None)
-                                                    for m in models_box.value.split(",") if m.strip()]
-    labels = {a.model: a.label for a in agent_list}
-    ask_config = attempt(AskConfig, models=tuple(labels), samples=samples_slider.value,
-                         temperature=params.temperature, max_tokens=params.max_tokens, base_url=params.base_url)
-    mo.stop(isinstance(ask_config, UserError), mo.callout(mo.md(f"**Cannot run:** {ask_config}"), kind="danger"))
+    _agents = econ_agents.agent_list(trained, models_box.value.split(","))
+    labels = {a.model: a.label for a in _agents}
+    ask_config = checked(econ_agents.ask_config, _agents, samples_slider.value, params)
     return ask_config, labels
 
 
@@ -179,12 +156,8 @@ def _(ask_config, params, run_button, settings):
     # Cached answers are free and show at once; new calls wait for the button
     # (an export or script run cannot click, so it makes the offline calls).
     _spend = run_button.value or spends_without_click(mo.app_meta())
-    _bar = NotebookProgress("Asking every game setting")
-    outcome = attempt(play.play, ask_config, settings, make_calls=_spend, limits=Limits(rpm=params.rpm),
-                      progress=_bar)
-    _bar.close()
-    mo.stop(isinstance(outcome, UserError), mo.callout(mo.md(f"**Cannot run:** {outcome}"), kind="danger"))
-    answers, ask_result = outcome
+    answers, ask_result = checked(econ_agents.ask, ask_config, settings, params, make_calls=_spend,
+                                  title="Asking every game setting")
     return answers, ask_result
 
 

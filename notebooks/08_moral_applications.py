@@ -5,23 +5,12 @@ app = marimo.App(width="medium", app_title="Moral applications: dilemmas and pri
 
 with app.setup:
     import marimo as mo
-    import pandas as pd
 
-    from helpers.economics import agents
-    from helpers.economics import dilemmas
-    from helpers.economics import duopoly
+    from helpers import economics
+    from helpers.economics import agents, dilemmas, duopoly, measures, play
     from helpers.economics import plots as econ_plots
-    from helpers.economics import games
-    from helpers.economics import measures
-    from helpers.economics import play
-    from helpers.llm.asking import AskConfig
-    from helpers.notebook.economics import EconParams
-    from helpers.notebook.progress import RoundsBar, TrainingBar
-    from helpers.llm.engine import Limits
-    from helpers.errors import UserError
-    from helpers.notebook.gate import attempt, spends_without_click
-    from helpers.notebook.progress import NotebookProgress
-    from helpers.economics.preferences import choose, switch_points
+    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import econ_agents
 
 
 @app.cell
@@ -53,8 +42,7 @@ def _():
 
 @app.cell
 def _():
-    params = EconParams.from_cli(dict(mo.cli_args()))
-    all_games = games.load_games(params.games)
+    params, all_games = checked(econ_agents.open_games, mo.cli_args())
     return all_games, params
 
 
@@ -71,7 +59,7 @@ def _(params):
                                   value=[str(v) for v in _fam["p_passengers"]], label="risk in the car (swerve)")
     p_out_pick = mo.ui.multiselect(options=["0.2", "0.5", "0.8", "1"],
                                    value=[str(v) for v in _fam["p_pedestrians"]], label="risk on the road (stay)")
-    samples_slider = mo.ui.slider(1, 50, value=params.samples, show_value=True, label="answers per dilemma")
+    samples_slider = mo.ui.slider(1, max(50, params.samples), value=params.samples, show_value=True, label="answers per dilemma")
     mo.vstack([kappa_slider, mo.hstack([passengers_pick, pedestrians_pick]), mo.hstack([p_in_pick, p_out_pick]),
                samples_slider])
     return kappa_slider, p_in_pick, p_out_pick, passengers_pick, pedestrians_pick, samples_slider
@@ -87,8 +75,8 @@ def _(params):
         "cost": mo.ui.number(value=_m.cost, step=0.5, label="unit cost c"),
         "p_max": mo.ui.number(value=_m.p_max, step=0.5, label="highest price"),
     })
-    rounds_slider = mo.ui.slider(1, 50, value=params.rounds, show_value=True, label="rounds")
-    sessions_slider = mo.ui.slider(1, 20, value=params.sessions, show_value=True, label="sessions per pair")
+    rounds_slider = mo.ui.slider(1, max(50, params.rounds), value=params.rounds, show_value=True, label="rounds")
+    sessions_slider = mo.ui.slider(1, max(20, params.sessions), value=params.sessions, show_value=True, label="sessions per pair")
     train_button = mo.ui.run_button(label="Fine-tune the offline model (CPU, minutes)")
     run_button = mo.ui.run_button(label="Run the missing calls")
     mo.vstack([mo.md("**Market** (q = a − b·p + d·p_rival):"), market_form,
@@ -98,10 +86,9 @@ def _(params):
 
 @app.cell
 def _(p_in_pick, p_out_pick, passengers_pick, pedestrians_pick):
-    family = attempt(dilemmas.family, [int(v) for v in passengers_pick.value],
+    family = checked(dilemmas.family, [int(v) for v in passengers_pick.value],
                      [int(v) for v in pedestrians_pick.value], [float(v) for v in p_in_pick.value],
                      [float(v) for v in p_out_pick.value])
-    mo.stop(isinstance(family, UserError), mo.callout(mo.md(f"**Dilemmas:** {family}"), kind="warn"))
     dilemma_decisions = play.decisions(family)
     return dilemma_decisions, family
 
@@ -109,21 +96,20 @@ def _(p_in_pick, p_out_pick, passengers_pick, pedestrians_pick):
 @app.cell
 def _(family, kappa_slider):
     _rows = [{"#": _n + 1, "dilemma": d.describe(), "swerves from κ": ", ".join(f"{float(k):.3f}" for k in
-                                                                 switch_points(d.decision())) or "never (κ < 1)",
-              "κ = 0": "|".join(choose(d.decision(), 0).best),
-              f"κ = {kappa_slider.value:g}": "|".join(choose(d.decision(), kappa_slider.value).best)}
+                                                                 economics.switch_points(d.decision())) or "never (κ < 1)",
+              "κ = 0": "|".join(economics.choose(d.decision(), 0).best),
+              f"κ = {kappa_slider.value:g}": "|".join(economics.choose(d.decision(), kappa_slider.value).best)}
              for _n, d in enumerate(family)]
     mo.vstack([mo.md("## 1. Dilemmas: what each agent type would do\n\n"
                      f"> {family[0].render()}\n\n*Derivation at κ = {kappa_slider.value:g}:* "
-                     f"{choose(family[0].decision(), kappa_slider.value).derivation}"),
+                     f"{economics.choose(family[0].decision(), kappa_slider.value).derivation}"),
                mo.ui.table(_rows, selection=None)])
     return
 
 
 @app.cell
 def _(kappa_slider, market_form):
-    market = attempt(duopoly.Market, **market_form.value)
-    mo.stop(isinstance(market, UserError), mo.callout(mo.md(f"**Market:** {market}"), kind="warn"))
+    market = checked(duopoly.Market, **market_form.value)
     benchmarks = market.benchmarks(kappa_slider.value)
     mo.vstack([mo.md(f"## 2. Pricing: the benchmarks\n\n{market.rules()}"),
                mo.ui.table(benchmarks.round(3), selection=None),
@@ -135,51 +121,29 @@ def _(kappa_slider, market_form):
 def _(all_games, kappa_slider, params, train_button):
     # The same fine-tuning as notebook 07: waits for the button in a browser (earlier
     # adapters load at once), trains straight away in an export or a script run.
-    _why = agents.lora_status()
     _train = train_button.value or spends_without_click(mo.app_meta())
-    trained, train_note = [], _why or ""
-    if _why is None and params.finetune:
-        for _kappa in (0.0, kappa_slider.value):
-            _bar = TrainingBar(f"fine-tuning toward κ = {_kappa:g}")
-            _agent = attempt(agents.fine_tune, all_games, _kappa, params.train, train=_train, progress=_bar)
-            _bar.close()
-            if isinstance(_agent, UserError):
-                train_note = str(_agent)
-            elif _agent is not None:
-                trained.append(_agent)
+    trained, train_note = econ_agents.fine_tune(all_games, [0.0, kappa_slider.value], params.train, train=_train,
+                                                enabled=params.finetune)
     return train_note, trained
 
 
 @app.cell
-def _(params, train_note, trained):
-    agent_list = [agents.base_agent()] + trained + [agents.Agent(f"other: {m}", m, None) for m in params.models]
+def _(params, samples_slider, train_note, trained):
+    agent_list = econ_agents.agent_list(trained, list(params.models))
     labels = {a.model: a.label for a in agent_list}
-    _status = (f"**Fine-tuning unavailable:** {train_note}. Only the base model plays below."
-               if train_note else agents.training_line(trained) if trained else
-               "No fine-tuned agents yet: press **Fine-tune the offline model** (adapters are cached).")
-    mo.vstack([mo.md("## 3. Agents"), mo.md(_status), mo.ui.table(agents.describe(agent_list), selection=None)])
-    return agent_list, labels
+    ask_config = checked(econ_agents.ask_config, agent_list, samples_slider.value, params)
+    mo.vstack([mo.md("## 3. Agents"), mo.md(econ_agents.training_status(trained, train_note, "Only the base model plays below.")),
+               mo.ui.table(agents.describe(agent_list), selection=None)])
+    return agent_list, ask_config, labels
 
 
 @app.cell
-def _(labels, params, samples_slider):
-    ask_config = attempt(AskConfig, models=tuple(labels), samples=samples_slider.value,
-                         temperature=params.temperature, max_tokens=params.max_tokens, base_url=params.base_url)
-    mo.stop(isinstance(ask_config, UserError), mo.callout(mo.md(f"**Cannot run:** {ask_config}"), kind="danger"))
-    limits = Limits(rpm=params.rpm)
-    return ask_config, limits
-
-
-@app.cell
-def _(ask_config, family, limits, run_button):
+def _(ask_config, family, params, run_button):
     # Cached answers are free; new calls wait for the button (an export or a
     # script run cannot click, so it makes the offline calls).
     spend = run_button.value or spends_without_click(mo.app_meta())
-    _bar = NotebookProgress("Asking every dilemma")
-    _outcome = attempt(play.play, ask_config, family, make_calls=spend, limits=limits, progress=_bar)
-    _bar.close()
-    mo.stop(isinstance(_outcome, UserError), mo.callout(mo.md(f"**Cannot run:** {_outcome}"), kind="danger"))
-    dilemma_answers, dilemma_result = _outcome
+    dilemma_answers, dilemma_result = checked(econ_agents.ask, ask_config, family, params, make_calls=spend,
+                                              title="Asking every dilemma")
     return dilemma_answers, dilemma_result, spend
 
 
@@ -212,18 +176,9 @@ def _(dilemma_answers, dilemma_decisions, labels):
 
 
 @app.cell
-def _(agent_list, ask_config, limits, market, rounds_slider, sessions_slider, spend):
-    _bar = RoundsBar("Repeated pricing", len(agent_list) * rounds_slider.value)
-    _tables = []
-    for _agent in agent_list:
-        _bar.label = _agent.label
-        _tables.append(attempt(duopoly.play, ask_config, market, (_agent.model, _agent.model),
-                               rounds=rounds_slider.value, sessions=sessions_slider.value, pair=_agent.label,
-                               make_calls=spend, limits=limits, progress=_bar))
-    _bar.close()
-    _error = next((t for t in _tables if isinstance(t, UserError)), None)
-    mo.stop(_error is not None, mo.callout(mo.md(f"**Cannot run:** {_error}"), kind="danger"))
-    prices = pd.concat(_tables, ignore_index=True)
+def _(agent_list, ask_config, market, params, rounds_slider, sessions_slider, spend):
+    prices = checked(econ_agents.play_pricing, ask_config, market, agent_list, params, rounds=rounds_slider.value,
+                     sessions=sessions_slider.value, make_calls=spend)
     return (prices,)
 
 

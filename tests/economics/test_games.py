@@ -98,6 +98,15 @@ BAD = [
     (block(settings='[{temptation = "5", reward = 3, punishment = 1, sucker = 0, p_cooperate = 0.5}]'),
      "`temptation` must be a number, got a string"),
     (block(settings=PD_SETTINGS[:-1] + ", " + PD_SETTINGS[1:]), "setting #2 repeats setting #1"),
+    # TOML has nan and inf; a payoff or a probability that is neither is an error, not a traceback.
+    (block(settings=PD_SETTINGS[:-1] + ", " + PD_SETTINGS[1:].replace("temptation = 5", "temptation = inf")),
+     "my.toml: game 'pd': setting #2: `temptation` must be a finite number, got inf"),
+    (block(settings=PD_SETTINGS.replace("p_cooperate = 0.5", "p_cooperate = nan")),
+     "my.toml: game 'pd': setting #1: `p_cooperate` must be a finite number, got nan"),
+    (block(settings=PD_SETTINGS.replace("sucker = 0", "sucker = -inf")),
+     "game 'pd': setting #1: `sucker` must be a finite number, got -inf"),
+    (block(kind='"dictator"', labels=None, shares="[0, nan, 1]", prompt='"{choices} {endowment} {multiplier}"',
+           settings="[{endowment = 10, multiplier = 2}]"), "game 'pd': `shares` entry 2 must be a finite number, got nan"),
     (block(kind='"public_goods"', labels=None, shares="[0, 0.5, 1]",
            prompt='"{choices} {endowment} {players} {multiplier}"',
            settings="[{endowment = 20, players = 2.5, multiplier = 1.5}]"), "`players` must be a whole number"),
@@ -139,6 +148,9 @@ def test_with_params_validates_like_the_file(repo):
     assert "9 points" in setting.render() and "25%" in setting.render()
     with pytest.raises(ConfigError, match="temptation > reward"):
         pd_game.with_params({"temptation": 1, "reward": 4, "punishment": 2, "sucker": 1, "p_cooperate": 0.25})
+    with pytest.raises(ConfigError, match="`reward` must be a finite number, got nan"):
+        pd_game.with_params({"temptation": 9, "reward": float("nan"), "punishment": 2, "sucker": 1,
+                             "p_cooperate": 0.25})
 
 
 LABELS = {"cooperate": "X", "defect": "Y"}

@@ -101,7 +101,7 @@ def test_cli_writes_a_set_and_reports_bad_input(run_cli, tmp_path):
     assert "wrote 12 synthetic examples of homo economicus" in stdout
     assert len(out.read_text().splitlines()) == 12
     code, _, err = run_cli("games", "synth", "--kappa", "1.5", "--out", str(out))
-    assert code == 2 and err.strip() == "error: κ must lie between 0 and 1, got 1.5"
+    assert code == 2 and err.strip() == "error: --kappa must be a number from 0 to 1, got 1.5"
     code, _, err = run_cli("games", "synth", "--kappa", "0.5", "--out", str(tmp_path / "x.csv"))
     assert code == 2 and "use a .jsonl file name" in err
     code, _, err = run_cli("games", "synth", "--kappa", "0.5", "--out", str(out), "--game", "chess")

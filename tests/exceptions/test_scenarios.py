@@ -104,20 +104,3 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"error: {path}: scenario 'flour': `levels` must have at least 2 entries, got 1"
     ]
-
-
-@pytest.mark.parametrize("argv,expected", [
-    (["run", "--samples", "abc"], "error: argument --samples: invalid int value: 'abc' (see `python -m helpers run --help`)"),
-    (["run", "--samples", "0"], "error: --samples must be at least 1, got 0"),
-    (["run", "--temperature", "3"], "error: --temperature must be between 0 and 2, got 3.0"),
-    (["run", "--mode", "fast"], "error: argument --mode: invalid choice: 'fast'"),
-    (["run", "--out", "x.txt"], "error: --out x.txt: use a .csv or .parquet file name"),
-    (["run", "--scenario", "nope"], "error: unknown scenario id 'nope'; known ids are academic_integrity"),
-    (["run", "--model", "gpt-4o"], "error: model 'gpt-4o' must be named provider/model"),
-    (["run", "--variant", "stoic"], "error: unknown variant 'stoic'"),
-    ([], "error: the following arguments are required: command (see `python -m helpers --help`)"),
-])
-def test_cli_argument_errors_are_one_line(run_cli, argv, expected):
-    code, out, err = run_cli(*argv)
-    assert code == 2 and out == ""
-    assert err.startswith(expected) and len(err.strip().splitlines()) == 1

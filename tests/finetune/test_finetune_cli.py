@@ -33,7 +33,7 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
-    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "invalid choice: 'stories'"),
+    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "--kind must be one of labels, explanations, got 'stories'"),
     (["--kind", "labels"], "the following arguments are required: --base"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--human", "missing.csv"], "file not found"),
 ])
@@ -65,8 +65,7 @@ def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
 
 @pytest.mark.slow  # counts tokens with the offline model's tokenizer (converted on first use)
 def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path):
-    from helpers.finetune import workflow as finetune
-    from helpers.humans import responses as human
+    from helpers import finetune, humans
     from helpers.exceptions import scenarios
 
     out = tmp_path / "grocery.jsonl"
@@ -74,7 +73,7 @@ def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path)
                            "--base", BASE, "--dry-run", "--out", str(out))
     assert code == 0, err
     every = scenarios.load_scenarios()
-    answers, label = human.human_or_illustrative(None, every)
+    answers, label = humans.human_or_illustrative(None, every)
     same = finetune.prepare_dataset(answers, label, every, "explanations", scenario_ids=["grocery_prices"],
                                     size=5, seed=0)
     assert out.read_bytes() == same.path.read_bytes()

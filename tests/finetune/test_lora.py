@@ -9,7 +9,7 @@ import pytest
 from helpers.exceptions import experiment
 from helpers.llm import local_model
 from helpers.finetune import lora
-from helpers.llm import models
+from helpers import llm as models
 from helpers.exceptions import scenarios
 from helpers.finetune import datasets as sft
 from helpers.errors import UserError

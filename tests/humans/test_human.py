@@ -1,9 +1,11 @@
-"""The human-responses format: strict loading, writing, and the data the notebooks pick."""
+"""The human-responses format (strict loading, writing) and the data the notebooks pick (humans.source)."""
 
+import grimp
 import pandas as pd
 import pytest
 
 from helpers.humans import responses as human
+from helpers.humans import source
 from helpers import paths
 from helpers.exceptions import stats
 from helpers.errors import ConfigError
@@ -135,7 +137,7 @@ def test_loaded_responses_plug_into_the_statistics(tmp_path):
 
 def test_human_or_illustrative_prefers_a_given_file(tmp_path):
     path = write_csv(tmp_path, GOOD_ROWS, name="mine.csv")
-    table, label = human.human_or_illustrative(path, SCENARIOS)
+    table, label = source.human_or_illustrative(path, SCENARIOS)
     assert label == "human (mine.csv)" and "illustrative" not in label
     assert len(table) == 3
 
@@ -145,12 +147,12 @@ def test_human_or_illustrative_uses_the_default_file_when_it_exists(tmp_path):
     assert default.parent == tmp_path / "data"  # conftest keeps tests off the checkout's data/
     default.parent.mkdir()
     default.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n")
-    table, label = human.human_or_illustrative(None, SCENARIOS)
+    table, label = source.human_or_illustrative(None, SCENARIOS)
     assert label == "human (human_responses.csv)" and len(table) == 3
 
 
 def test_human_or_illustrative_falls_back_to_labelled_illustrative_data():
-    table, label = human.human_or_illustrative(None, SCENARIOS)
+    table, label = source.human_or_illustrative(None, SCENARIOS)
     assert "illustrative" in label
     assert set(table["study"]) == {"illustrative"}
     assert table["participant_id"].nunique() == 303
@@ -159,13 +161,29 @@ def test_human_or_illustrative_falls_back_to_labelled_illustrative_data():
 def test_a_bad_user_file_is_an_error_not_a_silent_fallback(tmp_path):
     path = write_csv(tmp_path, ["p1,bread,1,yes,x,2024-12-05T14:03:00Z,s"])
     with pytest.raises(ConfigError, match="unknown scenario 'bread'"):
-        human.human_or_illustrative(path, SCENARIOS)
+        source.human_or_illustrative(path, SCENARIOS)
 
 
 def test_data_note_says_which_data_and_what_illustrative_means():
     table = pd.DataFrame({"participant_id": ["p1", "p1", "p2"], "study": ["s", "s", "s"]})
-    assert human.data_note(table, "human (mine.csv)") == \
+    assert source.data_note(table, "human (mine.csv)") == \
         "Human data used here: **human (mine.csv)**: 2 participants, 3 answers, study: s."
-    note = human.data_note(table, "human (illustrative data)", trained_on=True)
+    note = source.data_note(table, "human (illustrative data)", trained_on=True)
     assert note.startswith("Training data and comparison: **human (illustrative data)**")
     assert "not real people" in note and "trained on these generated answers" in note
+
+
+def test_the_format_does_not_depend_on_where_the_data_come_from():
+    """responses (the format) <- illustrative <- source: one way, no circle."""
+    graph = grimp.build_graph("helpers", cache_dir=None)
+    assert not graph.chain_exists("helpers.humans.responses", "helpers.humans.illustrative")
+    assert not graph.chain_exists("helpers.humans.responses", "helpers.humans.source")
+    assert not graph.chain_exists("helpers.humans.illustrative", "helpers.humans.source")
+    assert graph.chain_exists("helpers.humans.source", "helpers.humans.illustrative")
+
+
+def test_the_package_exports_what_notebooks_call():
+    from helpers import humans
+
+    assert humans.human_or_illustrative is source.human_or_illustrative
+    assert humans.data_note is source.data_note and humans.bucket_rates is human.bucket_rates

@@ -14,7 +14,7 @@ from scipy.stats import chisquare
 from helpers.humans import responses as human
 from helpers import paths
 from helpers.exceptions import stats
-from helpers.humans import survey
+from helpers.humans import source, survey
 from helpers.errors import UserError
 from helpers.exceptions.scenarios import load_scenarios
 
@@ -177,7 +177,7 @@ def test_export_is_the_human_responses_format(store, scenarios, tmp_path):
     parquet, _ = store.export(scenarios, tmp_path / "out.parquet")
     assert len(human.load_human(parquet, scenarios)) == 20
     # The export is what the notebooks compare with, without any editing.
-    data, label = human.human_or_illustrative(None, scenarios)
+    data, label = source.human_or_illustrative(None, scenarios)
     assert label == "human (human_responses.csv)" and len(data) == 20
     assert stats.human_counts(data)["n"].sum() == 20
 

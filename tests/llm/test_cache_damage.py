@@ -98,3 +98,24 @@ def test_a_healthy_cache_reports_nothing_lost(run_cli, fake_openai):
     filled_cache(run_cli, fake_openai)
     code, out, _ = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url, *SMALL)
     assert code == 0 and out.strip().endswith("calls: 0 made, 12 cached, 0 failed")
+
+
+def test_the_cli_exits_1_when_answers_could_not_be_stored(run_cli, fake_openai):
+    import threading
+    import time
+
+    db = filled_cache(run_cli, fake_openai)
+    before = len(fake_openai.completions())
+
+    def delete_once_calls_start():
+        while len(fake_openai.completions()) == before:
+            time.sleep(0.001)
+        db.unlink()
+
+    remover = threading.Thread(target=delete_once_calls_start)
+    remover.start()
+    code, out, _ = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
+                           "--scenario", "grocery_prices", "--mode", "sample", "--samples", "3")
+    remover.join(timeout=30)
+    assert code == 1
+    assert "answers could not be stored" in out and "deleted or replaced during the run" in out

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from helpers.errors import UserError
-from helpers.llm.models import OpenAIBackend, parse_model
+from helpers.llm import parse_model
+from helpers.llm.openai_backend import OpenAIBackend
 
 
 def run_args(server, *extra):

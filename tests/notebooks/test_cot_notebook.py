@@ -5,7 +5,7 @@ ours, and every turn of a chain in the viewer."""
 from pathlib import Path
 
 import pytest
-from marimo_html import errors, export, images, output_text
+from marimo_html import callouts, errors, export, images, output_text, rows_with
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -17,17 +17,22 @@ def test_cot_notebook_exports_with_the_offline_model(tmp_path):
                   "--max-tokens", "12", "--reasoning-tokens", "12")
     text = output_text(page)
     assert errors(page) == []
-    assert "Cannot" not in text
+    assert [kind for kind, _ in callouts(page)] == ["warn"]  # illustrative human data; no error
     # baseline: one forward pass; cot: two sampled reasoning turns and the final pass.
     assert "calls: 4 made, 0 cached, 0 failed" in text
     assert "1 reasoning sample(s) back each bucket" in text
-    assert images(page) >= 1
-    assert "local/smollm2-135m-instruct , cot : mean absolute difference from human (illustrative data)" in text
-    assert "local/smollm2-135m-instruct , baseline : mean absolute difference from human (illustrative data)" in text
-    # The paper's 4o-mini figures sit beside ours, labelled.
-    assert "paper-reported (the paper's participants)" in text and "0.406" in text and "0.453" in text
+    assert images(page) == 1
+    buckets = {b["variant"]: b for b in rows_with(page, "yes_no_mass")}
+    assert set(buckets) == {"baseline", "cot"} and buckets["cot"]["chains"] == 1
+    # Ours beside the paper's 4o-mini figures, each labelled with its source.
+    side = rows_with(page, "source")
+    ours = {r["variant"]: r for r in side if r["source"] == "this workspace vs human (illustrative data)"}
+    assert set(ours) == {"baseline", "cot"} and all(r["buckets"] == 1 for r in ours.values())
+    mini = {r["variant"]: r["mean_abs_diff"] for r in side if r["source"].startswith("paper-reported")
+            and r["model"] == "gpt-4o-mini"}
+    assert mini == {"baseline": 0.453, "cot": 0.406}
     # The viewer shows the three turns of the run's chain and the final probability.
     assert "This run's conversations (exact mode)" in text
     assert "Next, work out step by step how the policy applies" in text
     assert "final turn: P(no) / (P(yes) + P(no)) =" in text
-    assert "Sampled answers (for reading only" in text and text.count("parsed decision:") == 2
+    assert text.count("parsed decision:") == 2  # one sampled answer per variant

@@ -1,13 +1,15 @@
 """notebooks/02_ethical_frameworks.py exports offline (as `make report` does), here
-with small arguments: Figure 2, the significance counts per framework beside the
-paper-reported ones, the answer viewer and the invalid-answer count."""
+with small arguments: Figure 2 and the heatmap, the significance counts per
+framework beside the paper-reported ones, the answer viewer and the count of
+answers that state no decision."""
 
 from pathlib import Path
 
 import pytest
-from marimo_html import errors, export, images, output_text
+from marimo_html import callouts, errors, export, images, output_text, rows_with
 
 REPO = Path(__file__).resolve().parents[2]
+FRAMEWORKS = ["baseline", "consequentialist", "deontological", "virtue"]
 pytestmark = pytest.mark.slow
 
 
@@ -16,15 +18,19 @@ def test_frameworks_notebook_exports_with_the_offline_model(tmp_path):
                   "--scenario", "grocery_prices", "--level", "1,6", "--examples", "1", "--max-tokens", "12")
     text = output_text(page)
     assert errors(page) == []
-    assert "Cannot" not in text
+    assert [kind for kind, _ in callouts(page)] == ["warn"]  # illustrative human data; no error
     # Four variants x two levels, one forward pass each, all made by the real model here.
     assert "calls: 8 made, 0 cached, 0 failed" in text
-    assert images(page) >= 2  # Figure 2 and the significance heatmap
-    for variant in ("baseline", "consequentialist", "deontological", "virtue"):
-        assert f"local/smollm2-135m-instruct , {variant} : significantly different from human (illustrative data) in" in text
-    assert "paper-reported (the paper's participants)" in text and "gpt-4o" in text
-    assert "not real people" in text
-    # The viewer shows each framework's exact prompt and a sampled, parsed answer.
+    assert images(page) == 2  # Figure 2 and the significance heatmap
+    buckets = rows_with(page, "yes_no_mass")
+    assert sorted((b["variant"], b["level"]) for b in buckets) == sorted((v, lv) for v in FRAMEWORKS for lv in (1, 6))
+    side = rows_with(page, "source")
+    ours = {r["variant"]: r for r in side if r["source"] == "this workspace vs human (illustrative data)"}
+    assert set(ours) == set(FRAMEWORKS) and all(r["buckets"] == 2 and 0 <= r["significant"] <= 2 for r in ours.values())
+    paper = [r for r in side if r["source"].startswith("paper-reported")]
+    assert {r["variant"] for r in paper} == set(FRAMEWORKS) and "gpt-4o" in {r["model"] for r in paper}
+    # The viewer shows each framework's exact prompt and one sampled, parsed answer per variant.
     assert "Base your decision on virtue ethics. Answer Yes or No." in text
     assert text.count("parsed decision:") == 4
-    assert "Answers that state no decision" in text
+    invalid = rows_with(page, "invalid_share")
+    assert {r["variant"] for r in invalid} == set(FRAMEWORKS) and all(r["answers"] == 1 for r in invalid)

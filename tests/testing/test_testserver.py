@@ -155,9 +155,9 @@ def test_fault_rate_one_gives_only_faults_of_every_kind():
         assert s["rate_limited"] == 0 and len(server.completions()) == 8
 
 
-def test_cli_starts_and_serves_stats():
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.testing.server", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("module", ["helpers.testing.server", "helpers.testserver"])  # the README names the second
+def test_cli_starts_and_serves_stats(module):
+    proc = subprocess.Popen([sys.executable, "-m", module, "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("serving on http://127.0.0.1:") and line.endswith("/v1")
@@ -166,3 +166,11 @@ def test_cli_starts_and_serves_stats():
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_the_server_is_one_class_wherever_it_is_imported_from():
+    from helpers import testing
+    from helpers.testing import chat, server, stores
+
+    assert testing.FakeOpenAI is server.FakeOpenAI is FakeOpenAI
+    assert issubclass(FakeOpenAI, chat.ChatReplies) and issubclass(FakeOpenAI, stores.Stores)

@@ -1,4 +1,6 @@
-"""cli"""
+"""The command line, `python -m helpers run|estimate|finetune|games`: one module per
+subcommand (run, finetune, games), dispatch in main, and every parameter's type,
+default, range and help defined once in params (read by the notebooks too)."""
 
 from helpers.cli.main import main
 

@@ -16,45 +16,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from helpers.cli.option import add_options
+from helpers.cli.params import FINETUNE_CLI
 from helpers.errors import UserError
 from helpers.finetune import datasets as sft
 from helpers.finetune import lora
-from helpers.finetune.workflow import ILLUSTRATIVE, prepare_dataset, prepared_dataset, train_local
+from helpers.finetune import ILLUSTRATIVE, prepare_dataset, prepared_dataset, train_local
 
 
 def add_parser(commands) -> None:
-    """Register `finetune` on the CLI's subcommands (called from cli.py)."""
+    """Register `finetune` on the CLI's subcommands (called from helpers.cli.main)."""
     cmd = commands.add_parser("finetune", help="fine-tune a model on human answers; prints its name last")
-    cmd.add_argument("--human", type=Path, default=None,
-                     help="human-responses file (.csv/.parquet); default data/human_responses.csv, "
-                          "else illustrative (generated) answers")
-    cmd.add_argument("--kind", choices=sft.KINDS,
-                     help="labels: answer Yes/No only; explanations: the decision and the participant's reason")
-    cmd.add_argument("--jsonl", type=Path, default=None, metavar="FILE",
-                     help="train on a prepared chat fine-tuning JSONL (e.g. from `games synth`) instead of "
-                          "human answers; --human/--kind/--scenario/--size then do not apply")
-    cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
-                     help="train on this scenario (repeat to pool several; default: all, pooled)")
-    cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
-    cmd.add_argument("--size", type=int, default=None,
-                     help="examples to draw (default: the paper's 303 labels / 50 explanations, or all there are)")
-    cmd.add_argument("--seed", type=int, default=0, help="seed of the draw and of training")
-    cmd.add_argument("--base", required=True, metavar="MODEL",
-                     help="local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service)")
-    cmd.add_argument("--dry-run", action="store_true",
-                     help="validate, count tokens and price the training, then stop")
-    cmd.add_argument("--out", type=Path, default=None, help="where to write the JSONL dataset")
-    cmd.add_argument("--epochs", type=int, default=None,
-                     help=f"passes over the data (local default {lora.LoraSettings.epochs}; OpenAI default auto)")
-    cmd.add_argument("--learning-rate", type=float, default=None, help="local: LoRA learning rate")
-    cmd.add_argument("--rank", type=int, default=None, help="local: LoRA rank")
-    cmd.add_argument("--max-steps", type=int, default=None, help="local: stop after this many steps")
-    cmd.add_argument("--base-url", default=None, help="OpenAI-compatible server for openai/ bases")
-    cmd.add_argument("--suffix", default=None, help="OpenAI: a name part for the ft: model")
-    cmd.add_argument("--poll-seconds", type=float, default=30.0, help="OpenAI: seconds between status checks")
+    add_options(cmd, FINETUNE_CLI)
 
 
 def _local_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,9 +44,9 @@ def _say(message: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run `finetune`; UserErrors propagate to the CLI, which prints one line."""
-    from helpers.humans import responses as human_data
+    from helpers import humans as human_data
     from helpers.exceptions import scenarios as scenario_files
-    from helpers.llm.models import OPENAI_URL, parse_model
+    from helpers.llm import OPENAI_URL, parse_model
 
     spec = parse_model(args.base, args.base_url)
     if spec.provider == "openai" and (args.learning_rate or args.rank or args.max_steps):
@@ -79,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
                         "OpenAI takes --epochs only here")
     if args.jsonl is not None:
         data = prepared_dataset(args.jsonl, args.seed)
-        if any(v is not None for v in (args.human, args.kind, args.scenario_ids, args.size, args.out)):
+        if args.scenario_ids or any(v is not None for v in (args.human, args.kind, args.size, args.out)):
             raise UserError("--jsonl trains on the file as it is; drop --human, --kind, --scenario, --size and --out")
     else:
         if args.kind is None:

@@ -8,59 +8,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.cli.option import add_options
+from helpers.cli.params import RUN_AND_ESTIMATE, RUN_ONLY
 from helpers.errors import UserError
 
 TABLE_COLUMNS = ["model", "variant", "scenario", "level", "n", "refusal_rate", "se",
                  "invalid", "failed", "yes_no_mass"]
 
 
-def add_run_arguments(cmd: argparse.ArgumentParser) -> None:
-    """The arguments `run` and `estimate` share, so an estimate is of the same run."""
-    cmd.add_argument("--model", action="append", dest="models", metavar="M",
-                     help="provider/model, repeatable (default: local/smollm2-135m-instruct)")
-    cmd.add_argument("--variant", action="append", dest="variants", metavar="V",
-                     help="prompt variant from variants.toml, repeatable (default: baseline)")
-    cmd.add_argument("--variants", type=Path, default=None, dest="variants_file", metavar="FILE",
-                     help="variants TOML file (default: variants.toml)")
-    cmd.add_argument("--mode", default="exact", choices=["exact", "sample"],
-                     help="exact: first-token probabilities; sample: parsed sampled answers")
-    cmd.add_argument("--samples", type=int, default=10, help="answers per bucket in sample mode; chains per bucket for multi-turn variants (cot)")
-    cmd.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
-    cmd.add_argument("--max-tokens", type=int, default=48, help="answer length limit (sample mode)")
-    cmd.add_argument("--reasoning-tokens", type=int, default=256,
-                     help="length limit of each reasoning turn of a multi-turn variant (cot)")
-    cmd.add_argument("--scenarios", type=Path, default=None, help="scenarios TOML file")
-    cmd.add_argument("--scenario", action="append", dest="scenario_ids", metavar="ID",
-                     help="only this scenario id (repeatable)")
-    cmd.add_argument("--level", action="append", dest="levels", type=int, metavar="N",
-                     help="only this level, 1 = most severe (repeatable; default: every level)")
-    cmd.add_argument("--base-url", default=None,
-                     help="OpenAI-compatible server for openai/ models (or OPENAI_BASE_URL)")
-    cmd.add_argument("--rpm", type=float, default=None, help="requests per minute per model (your account's limit)")
-    cmd.add_argument("--tpm", type=float, default=None, help="tokens per minute per model")
-    cmd.add_argument("--concurrency", type=int, default=16, help="requests in flight at once")
-    cmd.add_argument("--retries", type=int, default=5, help="retries per call before it counts as failed")
-    cmd.add_argument("--timeout", type=float, default=60.0, help="seconds before a request times out")
-    cmd.add_argument("--batch", action="store_true", help="use OpenAI's Batch API (half price, slower)")
-
-
 def add_parsers(commands) -> None:
-    """Register `run` and `estimate` on the CLI's subcommands."""
+    """Register `run` and `estimate` on the CLI's subcommands; they share their
+    run options, so an estimate is of the same run."""
     run = commands.add_parser("run", help="measure refusal rates for every bucket")
-    add_run_arguments(run)
-    run.add_argument("--max-cost", type=float, default=None, metavar="D",
-                     help="refuse to start if the run could cost more than D dollars (every answer max-tokens long)")
-    run.add_argument("--poll-seconds", type=float, default=30.0, help="batch polling interval")
-    run.add_argument("--out", type=Path, default=None, help="write the bucket table (.csv or .parquet)")
-    run.add_argument("--responses", type=Path, default=None, metavar="FILE",
-                     help="write every answer, one row each (.csv or .parquet)")
+    add_options(run, RUN_AND_ESTIMATE + RUN_ONLY)
     est = commands.add_parser("estimate", help="calls, tokens, dollars and time of a run; spends nothing")
-    add_run_arguments(est)
+    add_options(est, RUN_AND_ESTIMATE)
 
 
 def _write(table: pd.DataFrame, out: Path) -> None:
-    if out.suffix not in (".csv", ".parquet"):
-        raise UserError(f"{out}: use a .csv or .parquet file name")
+    # The name's suffix (.csv or .parquet) was checked when the arguments were read.
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".csv":
@@ -75,7 +41,6 @@ def _setup(args: argparse.Namespace):
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
     from helpers.llm.engine import Limits
-    from helpers.llm.models import DEFAULT_MODEL
 
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
     for level in args.levels or []:
@@ -83,7 +48,7 @@ def _setup(args: argparse.Namespace):
             raise UserError(f"--level {level}: the chosen scenarios have levels 1 to "
                             f"{max(len(s.levels) for s in chosen)}")
     config = experiment.RunConfig(
-        models=tuple(args.models or [DEFAULT_MODEL]), variants=tuple(args.variants or ["baseline"]),
+        models=tuple(args.models), variants=tuple(args.variants),
         variants_file=args.variants_file, mode=args.mode, samples=args.samples,
         temperature=args.temperature, max_tokens=args.max_tokens,
         reasoning_tokens=args.reasoning_tokens, base_url=args.base_url, timeout=args.timeout,
@@ -132,11 +97,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
     from helpers.exceptions import stats
 
-    for flag, path in (("--out", args.out), ("--responses", args.responses)):
-        if path is not None and path.suffix not in (".csv", ".parquet"):
-            raise UserError(f"{flag} {path}: use a .csv or .parquet file name")
-    if args.max_cost is not None and args.max_cost < 0:
-        raise UserError(f"--max-cost must be 0 or more, got {args.max_cost}")
     chosen, config, limits = _setup(args)
     bar = _TerminalProgress()
     try:
@@ -159,4 +119,4 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
           f"completion; cost of these answers: {cost}; retries: {spent.retries}")
     print(result.stats.line())
-    return 0
+    return 1 if result.stats.unstored else 0  # answers were made but not kept: not a clean run

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from helpers import paths
 from helpers.economics import synthetic
 from helpers.errors import UserError
 from helpers.economics.games import Game
 from helpers.economics.games import format_number as fmt
-from helpers.llm.models import DEFAULT_MODEL
+from helpers.llm import DEFAULT_MODEL
 from helpers.economics.preferences import as_kappa
 
 
@@ -146,4 +147,4 @@ def data_meta(agent: Agent) -> dict:
     """The synthetic set's sidecar (κ, seed, "synthetic")."""
     if agent.data is None:
         return {}
-    return json.loads(Path(f"{agent.data}.meta.json").read_text(encoding="utf-8"))
+    return json.loads(paths.meta_sidecar(agent.data).read_text(encoding="utf-8"))

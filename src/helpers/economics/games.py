@@ -18,6 +18,7 @@ naming the file, the game, the setting and the field.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from dataclasses import dataclass, field
@@ -130,6 +131,8 @@ class Game:
 def _number(where: str, name: str, value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise ConfigError(f"{where}: `{name}` must be a number, got {type_name(value)}")
+    if isinstance(value, float) and not math.isfinite(value):  # TOML allows nan and inf; no payoff is either
+        raise ConfigError(f"{where}: `{name}` must be a finite number, got {value}")
     # repr() keeps a TOML decimal exact: 1.2 becomes 6/5, not the nearest binary float.
     return Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
 
@@ -212,6 +215,8 @@ def _shares(where: str, kind: Kind, raw: list | None) -> tuple[Fraction, ...]:
     for i, v in enumerate(raw, start=1):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ConfigError(f"{where}: `shares` entry {i} must be a number, got {type_name(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{where}: `shares` entry {i} must be a finite number, got {v}")
         share = _number(where, "shares", v)
         if not 0 <= share <= 1:
             raise ConfigError(f"{where}: `shares` entry {i} must lie between 0 and 1, got {format_number(share)}")
@@ -269,7 +274,8 @@ def parse_games(text: str, source: str = "games.toml") -> list[Game]:
 
 
 def default_games() -> Path:
-    return paths.home() / "games.toml"
+    """The workspace's games.toml (paths.games_file())."""
+    return paths.games_file()
 
 
 def load_games(path: str | Path | None = None) -> list[Game]:

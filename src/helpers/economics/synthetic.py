@@ -166,7 +166,7 @@ def write(examples: list[Example], path: str | Path, *, kappa: float | Fraction,
             "explanations": explain, "ties": ties, "games_file": games_file,
             "games": sorted({e.setting.game.id for e in examples}),
             "ties_answered": sum(e.tie for e in examples), "generator_version": GENERATOR_VERSION}
-    Path(f"{path}.meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    paths.meta_sidecar(path).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return path
 
 
@@ -180,4 +180,4 @@ def default_path(kappa: float | Fraction, size: int, seed: int, explain: bool) -
     """Where the notebooks keep a generated set: cache/synthetic/."""
     kind = "explanations" if explain else "labels"
     name = f"synthetic_kappa{fmt(as_kappa(kappa))}_{kind}_n{size}_seed{seed}.jsonl"
-    return paths.cache_dir() / "synthetic" / name
+    return paths.synthetic_dir() / name

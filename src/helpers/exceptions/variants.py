@@ -54,7 +54,7 @@ class Variant:
 
 def default_variants_file() -> Path:
     """variants.toml next to scenarios.toml in the workspace root."""
-    return paths.home() / "variants.toml"
+    return paths.default_variants()
 
 
 def _check_turn(where: str, number: int, turn: object) -> str:

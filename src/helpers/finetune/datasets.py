@@ -257,7 +257,7 @@ def validate(path: str | Path, base: str, *, epochs: int | None = None,
     ones. epochs: None = OpenAI's 'auto' rule. The cost uses the `training`
     price in prices.toml and is None when there is none.
     """
-    from helpers.llm.models import parse_model
+    from helpers.llm import parse_model
 
     spec = parse_model(base)
     path = Path(path)

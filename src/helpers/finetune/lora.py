@@ -138,11 +138,9 @@ def adapter_id(data: bytes, base: str, settings: LoraSettings) -> str:
     name = _base_name(base)
     settings = resolve(settings)
     weights = local_model.gguf_path(name)
-    from helpers.llm.models import _file_sha256
+    from helpers.llm.naming import file_sha256
 
-    stat = weights.stat()
-    payload = {"schema": TRAINING_SCHEMA, "base": name,
-               "weights": _file_sha256(str(weights), stat.st_size, stat.st_mtime),
+    payload = {"schema": TRAINING_SCHEMA, "base": name, "weights": file_sha256(weights),
                "data": hashlib.sha256(data).hexdigest(), "settings": asdict(settings)}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

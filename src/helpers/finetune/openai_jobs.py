@@ -4,9 +4,9 @@ upload the JSONL -> create the job -> poll it -> register the `ft:` model.
 
 The file is validated first (sft.validate), so nothing is uploaded that the
 service would bounce for its format. Every created job is written to
-cache/finetune/jobs/<job id>.json before polling starts; running the same
-command again (same file, base, settings and endpoint) resumes polling that job
-instead of uploading and paying a second time. A finished model is recorded in
+records/finetune/jobs/<job id>.json (paths.finetune_jobs_dir()) before polling
+starts; running the same command again (same file, base, settings and endpoint)
+resumes polling that job instead of uploading and paying a second time. A finished model is recorded in
 the registry (helpers.finetune.registry) and can be used as `openai/ft:...` anywhere a
 model is accepted (with the same --base-url if it was not trained on OpenAI).
 
@@ -28,7 +28,8 @@ from helpers import paths
 from helpers.finetune import registry
 from helpers.finetune import datasets as sft
 from helpers.errors import UserError
-from helpers.llm.models import CallFailed, ModelSpec, OpenAIBackend, parse_model
+from helpers.llm import CallFailed, ModelSpec, parse_model
+from helpers.llm.openai_backend import OpenAIBackend
 
 FINAL = {"succeeded", "failed", "cancelled"}
 HYPERPARAMETERS = {"n_epochs", "batch_size", "learning_rate_multiplier"}
@@ -37,12 +38,8 @@ REJECTED_HINT = ("the service does not say which example; try another scenario o
 Progress = Callable[[str], None]
 
 
-def _jobs_dir() -> Path:
-    return paths.finetune_dir() / "jobs"
-
-
 def _save(record: dict[str, Any]) -> None:
-    folder = _jobs_dir()
+    folder = paths.finetune_jobs_dir()
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{record['job_id']}.tmp"
     tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -51,7 +48,7 @@ def _save(record: dict[str, Any]) -> None:
 
 def job_records() -> list[dict[str, Any]]:
     """Every job this workspace has submitted, oldest first."""
-    folder = _jobs_dir()
+    folder = paths.finetune_jobs_dir()
     if not folder.is_dir():
         return []
     records = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]

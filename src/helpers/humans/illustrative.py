@@ -36,6 +36,7 @@ from helpers.humans.responses import COLUMNS
 from helpers.exceptions.scenarios import Scenario
 
 STUDY = "illustrative"
+LABEL = "human (illustrative data)"  # how tables and figures name this set
 PARTICIPANTS = 303
 SEED = 2024
 JITTER = 0.5  # largest seeded offset of an unanchored end of a curve, in logits

@@ -16,6 +16,7 @@ double-paying for any answer.
 from __future__ import annotations
 
 import asyncio
+import math
 import concurrent.futures
 import random
 import time
@@ -43,8 +44,8 @@ class Limits:
     def __post_init__(self) -> None:
         for name in ("rpm", "tpm"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise UserError(f"--{name} must be positive, got {value}")
+            if value is not None and not 0 < value < math.inf:  # false for nan: no pacing at all
+                raise UserError(f"--{name} must be a positive number, got {value}")
         if self.concurrency < 1:
             raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
         if self.max_retries < 0:

@@ -1,1 +1,16 @@
-"""notebook"""
+"""What the notebooks (notebooks/*.py) and the survey app (apps/survey.py) are built
+from, so that their cells stay one short step each:
+
+- gate: `checked(fn, ...)`, which turns a UserError into a callout (or, in a script
+  run, `error: ...` and exit 2), and `spends_without_click`, when calls need no click;
+- progress: one marimo progress bar for runs, trainings and games;
+- one module per recurring step of a study's notebooks: runs and answers (01-03, 06),
+  comparison (the human side, 01-05), finetuning (04, 05), econ_agents (07, 08),
+  survey_page (the survey);
+- params, training, economics: the notebooks' typed command-line parameters.
+"""
+
+from helpers.notebook.gate import checked, error_callout, refuse, spends_without_click
+from helpers.notebook.progress import ProgressBar
+
+__all__ = ["ProgressBar", "checked", "error_callout", "refuse", "spends_without_click"]

@@ -5,51 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.errors import UserError
-from helpers.notebook.params import _items
-
-NOTEBOOK_ARGS = {"labels-size", "explanations-size", "epochs", "max-steps", "seed", "train-scenario"}
+from helpers.cli.option import read_args
+from helpers.cli.params import TRAINING
 
 
 @dataclass(frozen=True)
 class TrainingParams:
     """The fine-tuning notebooks' own arguments (the rest are NotebookParams').
 
-    Defaults are sized so that `make report` trains within a few minutes on two
-    CPU cores; the paper's sizes are --labels-size 303 --explanations-size 50
-    (and OpenAI's 'auto' would use 3 epochs for either).
+    Defaults (helpers.cli.params.TRAINING) are sized so that `make report` trains
+    within a few minutes on two CPU cores; the paper's sizes are --labels-size 303
+    --explanations-size 50 (and OpenAI's 'auto' would use 3 epochs for either).
     """
 
-    labels_size: int = 50  # the paper: 303 (every answer to a scenario)
-    explanations_size: int = 50
-    epochs: int = 2
-    max_steps: int | None = None
-    seed: int = 0
-    train_scenarios: tuple[str, ...] = ()  # notebook 05: the scenarios to train a model on
+    labels_size: int
+    explanations_size: int
+    epochs: int
+    max_steps: int | None
+    seed: int
+    train_scenarios: tuple[str, ...]  # notebook 05: the scenarios to train a model on
 
     @classmethod
     def from_cli(cls, args: dict[str, Any], **defaults: Any) -> TrainingParams:
-        """From mo.cli_args(); keys that are not the notebooks' own are ignored here."""
-        base = cls(**defaults)
-        try:
-            steps = args.get("max-steps")
-            trained = args.get("train-scenario")
-            chosen = cls(
-                labels_size=int(args.get("labels-size", base.labels_size)),
-                explanations_size=int(args.get("explanations-size", base.explanations_size)),
-                epochs=int(args.get("epochs", base.epochs)),
-                max_steps=int(steps) if steps is not None else base.max_steps,
-                seed=int(args.get("seed", base.seed)),
-                train_scenarios=tuple(_items(trained)) if trained is not None else base.train_scenarios,
-            )
-        except ValueError as exc:
-            raise UserError(f"bad notebook argument: {exc}") from None
-        for name in ("labels_size", "explanations_size", "epochs"):
-            if getattr(chosen, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(chosen, name)}")
-        if chosen.max_steps is not None and chosen.max_steps < 1:
-            raise UserError(f"--max-steps must be at least 1, got {chosen.max_steps}")
-        return chosen
+        """From mo.cli_args(); names that are not the notebooks' own are left to
+        NotebookParams. `defaults` (field name -> value) replace the table's defaults."""
+        options = [o.but(default=defaults.pop(o.key)) if o.key in defaults else o for o in TRAINING]
+        if defaults:
+            raise TypeError(f"TrainingParams has no field {sorted(defaults)[0]!r}")
+        return cls(**read_args(args, options, strict=False))
 
     def settings(self) -> dict[str, Any]:
         """LoRA settings for train_adapter."""
@@ -57,8 +40,3 @@ class TrainingParams:
 
     def size(self, kind: str) -> int:
         return self.labels_size if kind == "labels" else self.explanations_size
-
-
-def _items(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else str(value).split(",")
-    return [str(v).strip() for v in values if str(v).strip()]

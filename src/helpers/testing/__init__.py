@@ -1,1 +1,13 @@
-"""testing"""
+"""Test doubles at the HTTP boundary, for tests and benchmarks only: no workspace
+code imports this package, apart from the `python -m helpers.testserver` entry point.
+
+FakeOpenAI is a real HTTP server on 127.0.0.1 speaking enough of OpenAI's REST
+API (chat completions, files, batches, fine-tuning jobs, models) for the openai
+SDK to run unchanged against it; `python -m helpers.testserver` starts one.
+Modules: server (FakeOpenAI and the command line), chat (canned answers), stores
+(files, batches, jobs), transport (the HTTP server and request handler).
+"""
+
+from helpers.testing.server import FakeOpenAI, count_tokens
+
+__all__ = ["FakeOpenAI", "count_tokens"]

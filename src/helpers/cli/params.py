@@ -1,0 +1,153 @@
+"""Every parameter a user can pass, defined once: type, default, allowed values, help.
+
+The subcommands of `python -m helpers` build their argparse options from these
+definitions, and the notebooks' parameter objects (helpers.notebook) read
+`mo.cli_args()` through the same ones, so a value gets the same conversion, the
+same range check and the same error wherever it is typed.
+
+Where one flag means different things in the two studies it has two definitions
+(EXCEPTION_SAMPLES = answers per bucket, GAME_SAMPLES = answers per game
+setting). Where an entry point keeps its own default for the same meaning, the
+group below says so with `.but(default=...)`. Upper bounds are there so that a
+typo fails at once instead of as a MemoryError or a week-long run.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from helpers.cli.option import Option
+from helpers.finetune.datasets import KINDS as TRAINING_KINDS
+from helpers.finetune.lora import LoraSettings
+from helpers.llm import DEFAULT_MODEL
+
+MAX_COUNT = 100_000  # answers per bucket or setting, examples per data set: a stated cap
+MAX_TOKENS = 100_000  # per answer or reasoning turn
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+
+# -- models and how to reach them ---------------------------------------------------
+MODEL = Option("model", "str", "provider/model, repeatable", default=(DEFAULT_MODEL,), repeat=True,
+               metavar="M", dest="models")
+BASE_URL = Option("base-url", "str", "OpenAI-compatible server for openai/ models (or OPENAI_BASE_URL)",
+                  metavar="URL")
+TEMPERATURE = Option("temperature", "float", "sampling temperature", default=1.0, low=0, high=2, metavar="T")
+RPM = Option("rpm", "float", "requests per minute per model, your account's limit; unpaced if not given",
+             low=0, above=True)
+TPM = Option("tpm", "float", "tokens per minute per model; unpaced if not given", low=0, above=True)
+CONCURRENCY = Option("concurrency", "int", "requests in flight at once", default=16, low=1, high=1_000)
+RETRIES = Option("retries", "int", "retries per call before it counts as failed", default=5, low=0, high=100)
+TIMEOUT = Option("timeout", "float", "seconds before a request times out", default=60.0, low=0, above=True,
+                 high=3_600, metavar="S")
+POLL_SECONDS = Option("poll-seconds", "float", "seconds between status checks of a batch or fine-tuning job",
+                      default=30.0, low=0, high=3_600, metavar="S")
+MAX_COST = Option("max-cost", "float", "refuse to start if the run could cost more than D dollars, "
+                  "every answer max-tokens long; no limit if not given", low=0, metavar="D")
+
+# -- the exceptions study ---------------------------------------------------------
+SCENARIOS = Option("scenarios", "path", "scenarios TOML file (default scenarios.toml)")
+SCENARIO = Option("scenario", "str", "only this scenario id, repeatable (default every scenario; "
+                  "finetune pools them)", default=(), repeat=True, metavar="ID", dest="scenario_ids")
+LEVEL = Option("level", "int", "only this level, 1 = most severe, repeatable; every level if not given",
+               low=1, repeat=True, dest="levels")
+VARIANT = Option("variant", "str", "prompt variant from variants.toml, repeatable", default=("baseline",),
+                 repeat=True, metavar="V", dest="variants")
+VARIANTS_FILE = Option("variants", "path", "variants TOML file (default variants.toml)", dest="variants_file")
+MODE = Option("mode", "choice", "exact: first-token probabilities; sample: parsed sampled answers",
+              default="exact", choices=("exact", "sample"))
+EXCEPTION_SAMPLES = Option("samples", "int", "answers per bucket in sample mode, and chains per bucket "
+                           "for multi-turn variants such as cot", default=10, low=1, high=MAX_COUNT)
+ANSWER_TOKENS = Option("max-tokens", "int", "answer length limit in sample mode", default=48, low=1,
+                       high=MAX_TOKENS)
+REASONING_TOKENS = Option("reasoning-tokens", "int", "length limit of each reasoning turn of a multi-turn "
+                          "variant such as cot", default=256, low=1, high=MAX_TOKENS)
+BATCH = Option("batch", "bool", "use OpenAI's Batch API (half price, slower)", default=False)
+TABLE_OUT = Option("out", "path", "write the bucket table (.csv or .parquet)", suffixes=(".csv", ".parquet"))
+RESPONSES_OUT = Option("responses", "path", "write every answer, one row each (.csv or .parquet)",
+                       suffixes=(".csv", ".parquet"))
+EXAMPLES = Option("examples", "int", "sampled answers per variant shown in an answer viewer", default=2,
+                  low=1, high=1_000)
+HUMAN = Option("human", "path", "human-responses file (.csv/.parquet); default data/human_responses.csv, "
+               "else illustrative (generated) answers")
+STUDY = Option("study", "str", "the study name the survey stores with each participant", default="survey")
+MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.csv "
+                       "(default ../shared/data/moralexceptqa/)")
+
+# -- fine-tuning ----------------------------------------------------------------------
+SEED = Option("seed", "int", "random seed of the data draw and of training", default=0, low=0, high=MAX_SEED)
+BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service)",
+              required=True, metavar="MODEL")
+KIND = Option("kind", "choice", "labels: answer Yes/No only; explanations: the decision and the "
+              "participant's reason", choices=TRAINING_KINDS)
+JSONL = Option("jsonl", "path", "train on a prepared chat fine-tuning JSONL (e.g. from `games synth`) instead "
+               "of human answers; --human/--kind/--scenario/--size then do not apply")
+TRAINING_SIZE = Option("size", "int", "examples to draw; if not given, the paper's 303 labels / 50 "
+                       "explanations, or all there are", low=1, high=MAX_COUNT)
+DATASET_OUT = Option("out", "path", "where to write the JSONL dataset")
+EPOCHS = Option("epochs", "int", f"passes over the data; if not given, {LoraSettings.epochs} for local "
+                "bases and OpenAI's auto", low=1, high=100)
+LEARNING_RATE = Option("learning-rate", "float", "local: LoRA learning rate", low=0, above=True, high=1)
+RANK = Option("rank", "int", "local: LoRA rank", low=1, high=1_024)
+MAX_STEPS = Option("max-steps", "int", "local: stop after this many optimiser steps", low=1, high=1_000_000)
+DRY_RUN = Option("dry-run", "bool", "validate, count tokens and price the training, then stop", default=False)
+SUFFIX = Option("suffix", "str", "OpenAI: a name part for the ft: model")
+LABELS_SIZE = Option("labels-size", "int", "labels: answers per scenario (the paper: 303)", default=50, low=1,
+                     high=MAX_COUNT)
+EXPLANATIONS_SIZE = Option("explanations-size", "int", "explanations: answers per scenario (the paper: 50)",
+                           default=50, low=1, high=MAX_COUNT)
+TRAIN_SCENARIO = Option("train-scenario", "str", "notebook 05: train one model on each of these scenarios",
+                        default=(), repeat=True, metavar="ID", dest="train_scenarios")
+
+# -- the economics study ------------------------------------------------------------
+GAMES_FILE = Option("games", "path", "games TOML file (default games.toml)")
+GAME = Option("game", "str", "only this game id, repeatable", repeat=True, metavar="ID", dest="game_ids")
+KAPPAS = Option("kappa", "kappa", "κ, repeatable (0.3 or 1/3)", low=0, high=1, repeat=True, dest="kappas",
+                default=(Fraction(0), Fraction(1, 2), Fraction(1)))
+AGENT_KAPPA = Option("kappa", "kappa", "the agent's κ: 0 = homo economicus, above 0 = homo moralis",
+                     low=0, high=1, required=True)
+CHECK_KAPPA = Option("kappa", "kappa", "also report agreement with this κ's optimal choices", low=0, high=1)
+MORALIS_KAPPA = Option("kappa", "kappa", "the homo moralis agent's κ", default=Fraction(1, 2), low=0, above=True,
+                       high=1, why="κ = 0, homo economicus, is always measured")
+GAME_SAMPLES = Option("samples", "int", "answers per game setting", default=3, low=1, high=MAX_COUNT)
+GAME_TOKENS = Option("max-tokens", "int", "answer length limit; the choice opens the answer", default=8,
+                     low=1, high=MAX_TOKENS)
+SYNTH_SIZE = Option("size", "int", "number of examples", default=200, low=1, high=MAX_COUNT)
+LABELS_ONLY = Option("labels-only", "bool", "answers without the derivation", default=False)
+TIES = Option("ties", "choice", "tied optima: draw again (skip) or answer one at random", default="skip",
+              choices=("skip", "random"))
+SYNTH_OUT = Option("out", "path", "output .jsonl file", suffixes=(".jsonl",), required=True)
+ANSWERS_OUT = Option("out", "path", "write the answers (.csv or .parquet)", suffixes=(".csv", ".parquet"))
+OTHER_MODEL = Option("model", "str", "another agent to measure besides the offline ones (e.g. openai/gpt-4o-mini), "
+                     "repeatable", default=(), repeat=True, metavar="M", dest="models")
+TRAIN_SIZE = Option("train-size", "int", "synthetic examples per agent type", default=64, low=1, high=MAX_COUNT)
+TRAIN_EPOCHS = Option("train-epochs", "int", "passes over the synthetic data", default=2, low=1, high=100)
+TRAIN_STEPS = Option("train-steps", "int", "stop training after this many optimiser steps", low=1,
+                     high=1_000_000)
+EXPLAIN = Option("explain", "bool", "train on the derivations too, not only the answers", default=False)
+FINETUNE = Option("finetune", "bool", "fine-tune the agents (false: measure the base model only)", default=True)
+ROUNDS = Option("rounds", "int", "rounds of repeated duopoly pricing", default=6, low=1, high=1_000)
+SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, low=1, high=1_000)
+
+# -- which entry point takes which (in --help order) ----------------------------------
+RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
+                    REASONING_TOKENS, SCENARIOS, SCENARIO, LEVEL, BASE_URL, RPM, TPM, CONCURRENCY, RETRIES,
+                    TIMEOUT, BATCH)
+RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
+FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, BASE, DRY_RUN,
+                DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS)
+GAMES_COMMON = (GAMES_FILE, GAME)
+GAMES_OPTIMAL = (KAPPAS,)
+GAMES_SYNTH = (AGENT_KAPPA, SYNTH_SIZE, SEED, LABELS_ONLY, TIES, SYNTH_OUT)
+GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, BASE_URL, CHECK_KAPPA, ANSWERS_OUT)
+
+# The notebooks keep their own defaults where a click should be cheap: a $5 spending
+# guard on by default, and the notebook's own choice of variants. Notebooks 07-08
+# ask 2 answers per setting (the CLI 3) because `make report` plays every setting
+# with every agent.
+NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
+            MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, STUDY,
+            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, ANSWER_TOKENS, REASONING_TOKENS, EXAMPLES)
+TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
+            TRAIN_SCENARIO)
+ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),
+             TEMPERATURE, GAME_TOKENS, TRAIN_SIZE, TRAIN_EPOCHS, TRAIN_STEPS, EXPLAIN, FINETUNE, ROUNDS, SESSIONS,
+             RPM, SEED)

@@ -1,0 +1,90 @@
+"""The human side of a notebook's comparison: which human data it uses (a file,
+the survey's export, or the illustrative set), the note that says so, and the
+lines that sum up a model-vs-human test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import humans
+from helpers.exceptions import Scenario, stats
+
+
+@dataclass(frozen=True)
+class HumanSide:
+    """Human responses (one row per participant x scenario) and their label,
+    e.g. "human (illustrative data)" or "human (human_responses.csv)"."""
+
+    data: pd.DataFrame
+    label: str
+
+    @classmethod
+    def load(cls, path: str | Path | None, scenarios: list[Scenario]) -> HumanSide:
+        """--human FILE, else data/human_responses.csv, else the illustrative set."""
+        return cls(*humans.human_or_illustrative(path, scenarios))
+
+    @property
+    def illustrative(self) -> bool:
+        return "illustrative" in self.label
+
+    def note(self, *, trained_on: bool = False):
+        """The callout naming the data; a warning when they are not real people.
+        trained_on: the notebook fine-tunes on them too (04, 05)."""
+        import marimo as mo
+
+        text = humans.data_note(self.data, self.label, trained_on=trained_on)
+        return mo.callout(mo.md(text), kind="warn" if self.illustrative else "info")
+
+    def rates(self) -> pd.DataFrame:
+        """Refusal rate per (scenario, level): the human line of the figures."""
+        return humans.bucket_rates(self.data)
+
+    def figure_args(self) -> dict:
+        """The human line's arguments of every plots.figureN: rates and label."""
+        return {"human": self.rates(), "human_label": self.label}
+
+    def title(self, text: str, tag: str = " (humans: illustrative data)") -> str:
+        """A figure title that says when its human line is illustrative."""
+        return text + (tag if self.illustrative else "")
+
+    def compare(self, measured: pd.DataFrame) -> pd.DataFrame:
+        """stats.compare of measured buckets with these people, labelled with them."""
+        return stats.compare(measured, self.data).assign(human_data=self.label)
+
+    def describe(self) -> str:
+        return humans.describe(self.data)
+
+
+def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | None = None) -> str:
+    """One markdown line per (model, variant) of stats.summarize: the mean absolute
+    difference and the significant buckets (unadjusted, Holm, Benjamini-Hochberg).
+
+    permutations: level_permutation_test results by model, added where given.
+    """
+    lines = []
+    for r in summary.itertuples():
+        line = (f"- **{r.model}**, `{r.variant}`: mean absolute difference from {human_label} "
+                f"**{r.mean_abs_diff:.1%}** over {r.buckets} buckets; significantly different in "
+                f"**{r.significant} of {r.buckets}** ({r.model_stricter} stricter, {r.model_laxer} laxer; "
+                f"Holm {r.significant_holm}, Benjamini-Hochberg {r.significant_fdr_bh})")
+        if permutations is not None:
+            test = permutations.get(r.model)
+            line += (f"; level-permutation test p = {test.p_value:.3f} ({test.permutations} permutations)"
+                     if test is not None else "; the level-permutation test needs every level of an act")
+        lines.append(line)
+    return "\n".join(lines) or "- no bucket has both a model rate and a human rate yet"
+
+
+def permutation_tests(measured: pd.DataFrame, human: pd.DataFrame) -> dict:
+    """stats.level_permutation_test per model, for the models with a scenario
+    measured at every level (the test needs whole curves)."""
+    tests = {}
+    for model, part in measured.groupby("model"):
+        try:
+            tests[model] = stats.level_permutation_test(part, human)
+        except ValueError:  # no scenario measured at all its levels yet
+            pass
+    return tests

@@ -1,0 +1,140 @@
+"""The fake OpenAI's chat completions: canned answers a test can predict, token
+counts, logprobs, a requests-per-minute limit and injected faults.
+
+Answers follow a rule a test can read: "Yes" when the prompt mentions one of
+`yes_words`, otherwise "No", followed by a short reason whose wording varies
+from answer to answer (the decision never does). Token counts are NOT the real
+tokenizer's, on purpose (it is simple and stable): a text has one token per
+word (\\w+) or punctuation mark; a prompt counts each message's tokens + 4 per
+message + 3 for the reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from helpers.testing.transport import Reply, error
+
+TOKEN = re.compile(r"\w+|[^\w\s]")
+REASONS = {"Yes": ("It is close enough to the limit.", "The difference is negligible.",
+                   "That seems reasonable here."),
+           "No": ("The policy is clear.", "The rule has to be followed.", "That is over the limit.")}
+FAULTS = ("http_500", "timeout", "malformed", "drop")
+
+
+def count_tokens(text: str) -> int:
+    return len(TOKEN.findall(text))
+
+
+def _text(content: Any) -> str:
+    """Message content is a string or a list of parts; only text parts count."""
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+class ChatReplies:
+    """The chat-completion part of FakeOpenAI (which sets these attributes)."""
+
+    yes_words: tuple[str, ...]
+    latency: float
+    rpm: int | None
+    fault_rate: float
+    fault_timeout: float
+    logprobs: bool
+    stats: dict[str, int]
+    _admitted: deque[float]
+    _rng: random.Random
+    _wording: itertools.count
+    _lock: threading.RLock
+    _new_id: Callable[[str], str]
+
+    def decide(self, body: dict) -> str:
+        prompt = " ".join(_text(m.get("content")) for m in body.get("messages", []))
+        return "Yes" if any(w in prompt for w in self.yes_words) else "No"
+
+    def respond(self, body: dict) -> dict:
+        decision = self.decide(body)
+        one_token = 1 in (body.get("max_tokens"), body.get("max_completion_tokens"))
+        choices, texts = [], []
+        for i in range(int(body.get("n") or 1)):
+            # The wording varies from answer to answer, like a sampled reply; the decision never does.
+            reasons = REASONS[decision]
+            text = decision if one_token else f"{decision}. {reasons[next(self._wording) % len(reasons)]}"
+            texts.append(text)
+            choice = {"index": i, "message": {"role": "assistant", "content": text},
+                      "finish_reason": "stop", "logprobs": None}
+            if body.get("logprobs") and self.logprobs:
+                top = [(decision, 0.8), ("Yes" if decision == "No" else "No", 0.15), ("I", 0.05)]
+                top = top[: int(body.get("top_logprobs") or 1)]
+                entries = [{"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in top]
+                choice["logprobs"] = {"content": [{**entries[0], "top_logprobs": entries}]}
+            choices.append(choice)
+        prompt = sum(count_tokens(_text(m.get("content"))) + 4 for m in body.get("messages", [])) + 3
+        completion = sum(count_tokens(t) for t in texts)
+        return {"id": self._new_id("chatcmpl-"), "object": "chat.completion",
+                "created": int(time.time()), "model": body.get("model", ""), "choices": choices,
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion}}
+
+    def _answer(self, body: dict) -> Reply:
+        """The part of a chat completion shared by live requests and batch lines."""
+        if body.get("model") == "missing-model":
+            return error(404, "The model does not exist", code="model_not_found", param="model")
+        if not isinstance(body.get("messages"), list):
+            return error(400, "'messages' is a required property", param="messages")
+        payload = self.respond(body)
+        with self._lock:
+            self.stats["completions"] += len(payload["choices"])
+            self.stats["prompt_tokens"] += payload["usage"]["prompt_tokens"]
+            self.stats["completion_tokens"] += payload["usage"]["completion_tokens"]
+        return 200, payload, {}
+
+    def _rate_limit_wait(self) -> float:
+        """0 if a chat request may go ahead now, else seconds until it could.
+
+        At most `rpm` requests in any rolling 60 s, and, so that a burst cannot use
+        a whole minute's budget at once, at most ceil(rpm/60) in any rolling 1 s."""
+        if not self.rpm:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            while self._admitted and self._admitted[0] <= now - 60:
+                self._admitted.popleft()
+            wait = 0.0
+            for limit, window in ((self.rpm, 60.0), (math.ceil(self.rpm / 60), 1.0)):
+                recent = [t for t in self._admitted if t > now - window]
+                if len(recent) >= limit:
+                    wait = max(wait, recent[-limit] + window - now)
+            if wait <= 0:
+                self._admitted.append(now)
+            return max(wait, 0.01) if wait > 0 else 0.0
+
+    def _chat(self, body: dict) -> Reply:
+        wait = self._rate_limit_wait()
+        if wait > 0:  # the SDK honours retry-after-ms first, then Retry-After
+            with self._lock:
+                self.stats["rate_limited"] += 1
+            status, payload, _ = error(429, "Rate limit reached", type_="requests", code="rate_limit_exceeded")
+            return status, payload, {"Retry-After": f"{wait:.2f}", "retry-after-ms": f"{wait * 1000:.0f}"}
+        with self._lock:
+            fault = self._rng.choice(FAULTS) if self._rng.random() < self.fault_rate else None
+            self.stats["faults"] += fault is not None
+        if fault == "http_500":
+            return error(500, "The server had an error while processing your request (injected).",
+                         type_="server_error")
+        if fault in ("timeout", "drop"):  # a timeout is a hang-up after a long silence
+            time.sleep(self.fault_timeout if fault == "timeout" else 0)
+            return 0, None, {}
+        if fault == "malformed":
+            return 200, b'{"id": "x", "choices": [', {"Content-Type": "application/json"}
+        time.sleep(self.latency)
+        return self._answer(body)
