@@ -2,7 +2,11 @@
 variants, a run of models over them (plan, estimate, run, chains of thought),
 the refusal statistics, the figures, transcripts and the paper-reported figures.
 
-    from helpers.exceptions import RunConfig, load_scenarios, run, refusal_rates
+    from helpers.exceptions import RunConfig, load_scenarios, run
+    from helpers.exceptions import stats, plots   # statistics and figures, imported by name
+
+(stats and plots are not imported here, so that the CLI and the other studies do
+not load statsmodels and matplotlib just to reach a scenario.)
 """
 
 from helpers.exceptions.design import MODES, RunConfig, levels_of
@@ -11,11 +15,9 @@ from helpers.exceptions.experiment import RunResult, run
 from helpers.exceptions.plan import Bucket, plan
 from helpers.exceptions.rows import RESPONSE_COLUMNS
 from helpers.exceptions.scenarios import Scenario, load_scenarios, select
-from helpers.exceptions.stats import compare, refusal_rates, summarize
 from helpers.exceptions.variants import Variant, get_variant, load_variants
 
 __all__ = [
     "Bucket", "Estimate", "MODES", "RESPONSE_COLUMNS", "RunConfig", "RunResult", "Scenario", "Variant",
-    "compare", "estimate", "get_variant", "levels_of", "load_scenarios", "load_variants", "plan",
-    "refusal_rates", "run", "select", "summarize",
+    "estimate", "get_variant", "levels_of", "load_scenarios", "load_variants", "plan", "run", "select",
 ]
