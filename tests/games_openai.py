@@ -17,7 +17,7 @@ class ScriptedOpenAI(FakeOpenAI):
 
     def respond(self, body: dict) -> dict:
         prompt = " ".join(_text(m.get("content")) for m in body.get("messages", []))
-        texts = [self.answer(prompt) for _ in range(int(body.get("n") or 1))]
+        texts = [self.answer(prompt) for _ in range(self.choices_wanted(body))]
         choices = [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop",
                     "logprobs": None} for i, t in enumerate(texts)]
         prompt_tokens = count_tokens(prompt) + 7

@@ -50,22 +50,28 @@ class ChatReplies:
     fault_rate: float
     fault_timeout: float
     logprobs: bool
+    ignore_n: bool
     stats: dict[str, int]
     _admitted: deque[float]
     _rng: random.Random
     _wording: itertools.count
     _lock: threading.RLock
+    _closing: threading.Event  # set by close(): sleeps end at once, so closing never waits on them
     _new_id: Callable[[str], str]
 
     def decide(self, body: dict) -> str:
         prompt = " ".join(_text(m.get("content")) for m in body.get("messages", []))
         return "Yes" if any(w in prompt for w in self.yes_words) else "No"
 
+    def choices_wanted(self, body: dict) -> int:
+        """`n`, or 1 whatever `n` is when the server ignores it (as llama.cpp's server does)."""
+        return 1 if self.ignore_n else int(body.get("n") or 1)
+
     def respond(self, body: dict) -> dict:
         decision = self.decide(body)
         one_token = 1 in (body.get("max_tokens"), body.get("max_completion_tokens"))
         choices, texts = [], []
-        for i in range(int(body.get("n") or 1)):
+        for i in range(self.choices_wanted(body)):
             # The wording varies from answer to answer, like a sampled reply; the decision never does.
             reasons = REASONS[decision]
             text = decision if one_token else f"{decision}. {reasons[next(self._wording) % len(reasons)]}"
@@ -132,9 +138,9 @@ class ChatReplies:
             return error(500, "The server had an error while processing your request (injected).",
                          type_="server_error")
         if fault in ("timeout", "drop"):  # a timeout is a hang-up after a long silence
-            time.sleep(self.fault_timeout if fault == "timeout" else 0)
+            self._closing.wait(self.fault_timeout if fault == "timeout" else 0)
             return 0, None, {}
         if fault == "malformed":
             return 200, b'{"id": "x", "choices": [', {"Content-Type": "application/json"}
-        time.sleep(self.latency)
+        self._closing.wait(self.latency)
         return self._answer(body)

@@ -10,6 +10,10 @@ Answers follow a rule a test can read: "Yes" when the prompt mentions one of
 in `requests`; failures can be queued (`fail_next`) or injected at random
 (`fault_rate`), and an `rpm` limit answers 429 like the real service, so retry
 and failure handling can be exercised. `GET /stats` reports what was served.
+It speaks HTTP/1.1 with keep-alive (uvicorn, in a thread), as real servers do, so a
+client reuses its connections: `stats["connections"]` counts the TCP connections
+accepted, `open_connections` those open now. `ignore_n = True` answers one choice
+whatever `n` asks, like llama.cpp's server.
 Files, batches and jobs are in helpers.testing.stores, the HTTP plumbing in
 helpers.testing.transport; this module puts them together and routes requests.
 
@@ -24,10 +28,11 @@ import itertools
 import random
 import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from helpers.testing.chat import FAULTS, REASONS, TOKEN, ChatReplies, _text, count_tokens
-from helpers.testing.transport import Reply, Server, error, handler_for
+from helpers.testing.transport import Background, Reply, app_for, error
 from helpers.testing.stores import FT_STEPS, MODERATION_ERROR, Stores
 
 # Names tests and benchmarks import from here, wherever they are defined now.
@@ -42,6 +47,9 @@ class FakeOpenAI(ChatReplies, Stores):
     rolling minute (None: unlimited). fault_rate: chance that a chat request meets an
     injected fault, drawn from random.Random(seed); a timeout fault hangs fault_timeout
     seconds. batch_steps: GETs of a batch until it reports completed.
+
+    Attributes a test may set: fail_next (statuses to answer first), logprobs (False:
+    ignore the logprobs a request asks for), ignore_n (True: one choice whatever n is).
     """
 
     def __init__(self, api_key: str | None = None, yes_words: tuple[str, ...] = ("$10.01", "0.01 miles"),
@@ -58,8 +66,9 @@ class FakeOpenAI(ChatReplies, Stores):
         self.requests: list[dict] = []
         self.fail_next: list[int] = []  # HTTP status codes to return before answering
         self.logprobs = True  # False: behave like a server that ignores logprobs
+        self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
-                                    "prompt_tokens", "completion_tokens"), 0)
+                                    "prompt_tokens", "completion_tokens", "connections"), 0)
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
         self.jobs: dict[str, dict] = {}
@@ -69,30 +78,38 @@ class FakeOpenAI(ChatReplies, Stores):
         self._ids = itertools.count(1)
         self._wording = itertools.count()
         self._lock = threading.RLock()
-        self._server = Server(("127.0.0.1", port), handler_for(self))
-        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        # The fake's code is synchronous and sleeps (latency, faults), so requests are answered
+        # in threads; as many as a CLI run may keep in flight (asyncio's default pool has 6 here).
+        self._workers = ThreadPoolExecutor(max_workers=128, thread_name_prefix="fake-openai")
+        self._http = Background(app_for(self), port, on_connect=self._connected)
 
     # -- lifecycle --------------------------------------------------------
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._http.port
+
+    @property
+    def open_connections(self) -> int:
+        """TCP connections open now (kept alive between requests, or serving one)."""
+        return len(self._http.open)
+
+    def _connected(self) -> None:
+        with self._lock:
+            self.stats["connections"] += 1
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> FakeOpenAI:
-        if self._thread is None:
-            # A short poll interval keeps close() quick (the default waits up to 0.5 s).
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-            self._thread.start()
+        self._http.start()
         return self
 
     def close(self) -> None:
-        if self._thread is not None:  # shutdown() would wait forever if serve_forever never ran
-            self._server.shutdown()
-            self._thread = None
-        self._server.server_close()
+        self._closing.set()  # a request sleeping in a timeout fault or latency wakes now
+        self._http.close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
@@ -156,9 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = FakeOpenAI(api_key=args.api_key, port=args.port, latency=args.latency, rpm=args.rpm,
                         fault_rate=args.fault_rate, fault_timeout=args.fault_timeout, seed=args.seed)
+    server.start()
     print(f"serving on {server.base_url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        server._server.serve_forever()
+        threading.Event().wait()  # the server runs in its own thread until Ctrl-C (SIGTERM just ends us)
     server.close()
 
 
