@@ -14,6 +14,7 @@ with app.setup:
     from helpers.economics import plots as econ_plots
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import econ_agents
+    from helpers.notebook.runs import call_details
 
 
 @app.cell
@@ -173,7 +174,7 @@ def _(answers, ask_result, decisions, kappa_slider, labels):
                      "if it opens with an allowed choice (rules in `helpers/choices.py`); everything else "
                      "is **invalid**, shown here and never counted as a choice. `optimal_share_kappa0` is "
                      "the share of valid answers a homo economicus would give; `optimal_share_kappa` the "
-                     f"same for κ = {kappa_slider.value:g}."),
+                     f"same for κ = {kappa_slider.value:g}." + call_details(ask_result.stats)),
                mo.ui.table(_agree.round(3), selection=None)])
     return
 

@@ -11,6 +11,7 @@ with app.setup:
     from helpers.economics import plots as econ_plots
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import econ_agents
+    from helpers.notebook.runs import call_details
 
 
 @app.cell
@@ -155,7 +156,8 @@ def _(dilemma_answers, dilemma_decisions, dilemma_result, family, kappa_slider, 
     _note = f" {_missing} answers are not cached yet: press the run button." if _missing else ""
     mo.vstack([mo.md(f"## 4. Dilemmas: what the agents do\n\n`{dilemma_result.stats.line()}`.{_note} "
                      "Share of valid answers that swerve (take the risk onto the car), with 95% Wilson "
-                     "intervals; answers that do not open with *stay* or *swerve* are invalid and left out."),
+                     "intervals; answers that do not open with *stay* or *swerve* are invalid and left out."
+                     + call_details(dilemma_result.stats)),
                econ_plots.cooperation(_rates, _predicted, labels, kappa_slider.value,
                                       {"av_dilemma": "Autonomous vehicle (dilemmas numbered as in section 1)"},
                                       ylabel="share swerving",

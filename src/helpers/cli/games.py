@@ -93,8 +93,9 @@ def cmd_run(args) -> int:
     if args.out is not None:
         (answers.to_csv if args.out.suffix == ".csv" else answers.to_parquet)(args.out, index=False)
         print(f"wrote {len(answers)} answers to {args.out}")
-    print(result.stats.line())
-    return 1 if result.stats.unstored else 0  # answers were made but not kept: not a clean run
+    print("\n".join(result.stats.lines()))
+    # 1: some answers failed or were not kept (the lines above say why; a rerun makes them).
+    return 0 if result.stats.complete else 1
 
 
 def main(args: argparse.Namespace) -> int:

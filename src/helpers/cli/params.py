@@ -34,9 +34,10 @@ TEMPERATURE = Option("temperature", "float", "sampling temperature", default=1.0
 RPM = Option("rpm", "float", "requests per minute per model, your account's limit; unpaced if not given",
              low=0, above=True)
 TPM = Option("tpm", "float", "tokens per minute per model; unpaced if not given", low=0, above=True)
-CONCURRENCY = Option("concurrency", "int", "requests in flight at once", default=16, low=1, high=1_000)
+CONCURRENCY = Option("concurrency", "int", "requests in flight at once per server; found by measuring "
+                     "throughput (4 at first, up to 16) if not given", low=1, high=1_000)
 RETRIES = Option("retries", "int", "retries per call before it counts as failed", default=5, low=0, high=100)
-TIMEOUT = Option("timeout", "float", "seconds before a request times out", default=60.0, low=0, above=True,
+TIMEOUT = Option("timeout", "float", "seconds a whole request may take before it fails", default=60.0, low=0, above=True,
                  high=3_600, metavar="S")
 POLL_SECONDS = Option("poll-seconds", "float", "seconds between status checks of a batch or fine-tuning job",
                       default=30.0, low=0, high=3_600, metavar="S")

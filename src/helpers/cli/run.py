@@ -118,5 +118,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     cost = f"${table['cost_usd'].sum():.4f}" if table["cost_usd"].notna().all() else "unknown"
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
           f"completion; cost of these answers: {cost}; retries: {spent.retries}")
-    print(result.stats.line())
-    return 1 if result.stats.unstored else 0  # answers were made but not kept: not a clean run
+    print("\n".join(result.stats.lines()))
+    # 1: some answers failed or were not kept (the lines above say why; a rerun makes them).
+    return 0 if result.stats.complete else 1

@@ -125,7 +125,7 @@ def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
         if unit.kind == "yes_no":
             return LOCAL_SECONDS["yes_no"]
         return LOCAL_SECONDS["generate_per_token"] * unit.body["max_tokens"] * len(call.units)
-    per_request = ASSUMED_LATENCY / limits.concurrency
+    per_request = ASSUMED_LATENCY / (limits.concurrency or 16)
     if limits.rpm:
         per_request = max(per_request, 60.0 / limits.rpm)
     if limits.tpm:

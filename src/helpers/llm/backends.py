@@ -2,11 +2,13 @@
 
 A backend sends one request (a body built by its provider's `request_body`,
 exactly what the cache key was derived from) and returns one result per
-answer: `yes_no` results hold P(yes) and P(no) of the first answer token,
-`generate` results one sampled text. Errors that no retry can fix (bad key,
-unknown model, rejected request) are one-line UserErrors; passing faults
-(timeouts, 429, 5xx, dropped connections) are CallFailed, which the caller
-counts as a failed call and never as a decision.
+answer it received: `yes_no` results hold P(yes) and P(no) of the first answer
+token, `generate` results one sampled text. A server may return fewer answers
+than `n` asked for (some ignore `n`); the caller keeps what came and asks for
+the rest one by one. Errors that no retry can fix (bad key, unknown model,
+rejected request) are one-line UserErrors; passing faults (timeouts, 429, 5xx,
+dropped connections, replies of the wrong shape) are CallFailed, which the
+caller counts as a failed call and never as a decision.
 """
 
 from __future__ import annotations
@@ -16,14 +18,29 @@ from typing import Any, Protocol
 
 class CallFailed(Exception):
     """A call that failed for a passing reason; it is retried, and if it keeps
-    failing, counted as failed and made again on the next run."""
+    failing, counted as failed and made again on the next run.
 
-    def __init__(self, reason: str, retry_after: float | None = None):
+    kind: a short name the run's summary groups failures by ("timeout",
+    "connection", "HTTP 500", "malformed reply", ...). retry_after: the seconds
+    the server asked us to wait. billed: the request reached the server and may
+    have been charged although no answer came back (a client-side timeout).
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None, *, kind: str = "failed",
+                 billed: bool = False):
         super().__init__(reason)
+        self.reason = reason
         self.retry_after = retry_after
+        self.kind = kind
+        self.billed = billed
 
 
 class Backend(Protocol):
     supports_n: bool
+    deadline: float | None  # seconds a whole call may take (None: no limit, e.g. in-process)
+    where: str  # the endpoint, for messages: calls to one endpoint share its health
 
     async def send(self, kind: str, body: dict[str, Any], *, n: int, seed: int) -> list[dict[str, Any]]: ...
+
+    async def aclose(self) -> None:
+        """Release what belongs to the event loop the calls ran on (connections)."""

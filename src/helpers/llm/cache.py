@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,15 @@ class CallCache:
             self.unstored_reason = str(exc)
             return value
 
+    def put_meta(self, key: str, value: dict[str, Any]) -> None:
+        """Keep what a run learned about a server (keys start with "meta:", never a hex
+        digest, so they cannot meet an answer's key)."""
+        assert key.startswith("meta:")
+        try:
+            self._cache.set(key, value)
+        except sqlite3.OperationalError:  # a full or read-only disk: it is learned again next run
+            pass
+
     def lost(self) -> tuple[int, str]:
         """Answers written by this process that are no longer on disk because the
         file was deleted or replaced while it was open (sqlite keeps writing to the
@@ -150,6 +159,15 @@ class CallStats:
     missing: int = 0  # not in the cache and not made (cache-only reads)
     unstored: int = 0  # made but not kept on disk (they will be made again)
     unstored_reason: str = ""
+    reasons: dict[str, tuple[int, str]] = field(default_factory=dict)  # kind -> (answers, first message)
+    billed: int = 0  # requests that timed out here and may still have been billed
+    billed_cost: float | None = 0.0  # at most this (None: no price known)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every answer wanted was made or cached and kept: what exit status 0 means."""
+        return not (self.failed or self.unstored)
 
     def line(self) -> str:
         line = f"calls: {self.made} made, {self.cached} cached, {self.failed} failed"
@@ -157,3 +175,18 @@ class CallStats:
             line += (f"; {self.unstored} answers could not be stored ({self.unstored_reason}) "
                      "and will be made again on the next run")
         return line
+
+    def lines(self) -> list[str]:
+        """The counts, then why answers failed (one line per kind of failure, with its
+        first message), what may have been billed without an answer, and notes."""
+        out = [self.line()]
+        for kind, (count, message) in sorted(self.reasons.items(), key=lambda kv: -kv[1][0]):
+            out.append(f"failed: {count} answer{'s' if count != 1 else ''} ({kind}): {message}")
+        if self.failed:
+            out.append("failed answers are not stored; rerun the same command to make them")
+        if self.billed:
+            cost = "an unknown amount" if self.billed_cost is None else f"up to ${self.billed_cost:.4f}"
+            out.append(f"billed without an answer: {self.billed} request{'s' if self.billed != 1 else ''} "
+                       f"timed out here after reaching the server, which may charge them ({cost})")
+        out.extend(f"note: {note}" for note in self.notes)
+        return out

@@ -1,13 +1,23 @@
 """Make many model calls quickly, within rate limits, without losing or
-double-paying for any answer.
+double-paying for any answer, and without hanging on a broken server.
 
-- Requests go out concurrently (asyncio) but are paced by a requests-per-minute
-  and a tokens-per-minute budget per model, so a run stays just under the
-  account's limits instead of bouncing off them.
-- A 429 pauses that model for the server's Retry-After; 5xx, timeouts, dropped
-  connections and malformed replies are retried with exponential backoff and
-  full jitter, up to `max_retries` times, after which the answers are counted as
-  failed (never as refusals) and left for the next run.
+- Requests go out concurrently (asyncio), as many at once per endpoint as it
+  serves well (throttle.py; --concurrency fixes the number), paced by a
+  requests-per-minute and a tokens-per-minute budget per model.
+- Every call has a total deadline (--timeout, from when it leaves the client's
+  queue to the last byte of the reply), not only a per-read timeout.
+- A 429 pauses that model for the server's Retry-After, up to `max_wait`
+  seconds; a longer wait (an exhausted quota) fails the call with that reason.
+  5xx, timeouts, dropped connections and replies of the wrong shape are retried
+  with exponential backoff and full jitter, up to `max_retries` times, after
+  which the answers are counted as failed (never as refusals), with their reason,
+  and left for the next run.
+- An endpoint that fails `down_after` attempts in a row with no answer in
+  between (and none for QUIET seconds) is given up: its remaining calls fail at
+  once with that reason instead of each waiting out every retry.
+- A server that returns fewer answers than `n` asked for keeps the ones it
+  returned; the rest are asked one request each, and the model is remembered as
+  ignoring `n` (units.CachedModel.ignores_n), so later runs send one per answer.
 - Each answer is written to the cache the moment it arrives (an SQLite
   transaction), so a run killed at any point resumes with only the missing
   calls; `cache.add` keeps the first writer's answer when two processes race.
@@ -16,8 +26,8 @@ double-paying for any answer.
 from __future__ import annotations
 
 import asyncio
-import math
 import concurrent.futures
+import math
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -28,25 +38,30 @@ from helpers.errors import UserError
 from helpers.llm.backends import CallFailed
 from helpers.llm.cache import seed_of
 from helpers.llm.prices import Price
+from helpers.llm.throttle import ADAPTIVE_MAX, Throttle
 from helpers.llm.units import CachedModel, Unit
+
+QUIET = 30.0  # seconds without an answer before failures in a row mean "down"
 
 
 @dataclass(frozen=True)
 class Limits:
     rpm: float | None = None  # requests per minute, per model; None = unpaced
     tpm: float | None = None  # tokens per minute, per model
-    concurrency: int = 16  # requests in flight at once
+    concurrency: int | None = None  # requests in flight per endpoint; None = found by measuring
     max_retries: int = 5
     backoff_base: float = 0.5  # seconds; attempt a waits up to base * 2**a
     backoff_max: float = 30.0
     max_n: int = 8  # answers requested per call where the endpoint supports `n`
+    max_wait: float = 120.0  # the longest Retry-After a run waits out
+    down_after: int = 3  # failed attempts in a row that give an endpoint up
 
     def __post_init__(self) -> None:
         for name in ("rpm", "tpm"):
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:  # false for nan: no pacing at all
                 raise UserError(f"--{name} must be a positive number, got {value}")
-        if self.concurrency < 1:
+        if self.concurrency is not None and self.concurrency < 1:
             raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
         if self.max_retries < 0:
             raise UserError(f"--retries must be 0 or more, got {self.max_retries}")
@@ -57,11 +72,16 @@ class Call:
     """One request, answering one or more units that share a prompt (via `n`)."""
 
     units: list[Unit]
-    est_tokens: int = 0
+    est_prompt: int = 0  # prompt tokens (counted where pacing or pricing needs them)
+    est_completion: int = 0  # the most completion tokens the call can be billed for
 
     @property
     def model(self) -> CachedModel:
         return self.units[0].model
+
+    @property
+    def est_tokens(self) -> int:
+        return self.est_prompt + self.est_completion
 
 
 @dataclass
@@ -74,7 +94,12 @@ class Progress:
     retries: int = 0  # retries so far
     cost: float = 0.0
     cost_known: bool = True
+    billed: int = 0  # requests that timed out on our side: the server may still charge them
+    billed_cost: float = 0.0  # at most this much for them (prompt + max completion)
+    billed_cost_known: bool = True
     failed_keys: set[str] = field(default_factory=set)
+    reasons: dict[str, list] = field(default_factory=dict)  # kind -> [answers, first message]
+    notes: list[str] = field(default_factory=list)  # what the run learned (e.g. a server ignores n)
     listeners: list[Callable[[Progress], None]] = field(default_factory=list)
 
     @property
@@ -84,6 +109,13 @@ class Progress:
     def notify(self) -> None:
         for listener in self.listeners:
             listener(self)
+
+    def fail(self, units: list[Unit], why: CallFailed) -> None:
+        self.failed += len(units)
+        self.failed_keys.update(u.key for u in units)
+        entry = self.reasons.setdefault(why.kind, [0, why.reason])
+        entry[0] += len(units)
+        self.notify()
 
     def describe(self) -> str:
         cost = f"${self.cost:.4f}" if self.cost_known else f"${self.cost:.4f}+unknown"
@@ -139,6 +171,36 @@ class ModelGate:
             await self.tokens.take(max(1, tokens))
 
 
+class Endpoint:
+    """One server's state in a run: how many calls it gets at once, and whether it is
+    still worth calling."""
+
+    def __init__(self, where: str, limits: Limits, fixed: int | None):
+        self.where = where
+        self.limits = limits
+        self.throttle = Throttle(fixed, most=ADAPTIVE_MAX)
+        self.streak = 0  # failed attempts since the last answer
+        self.last_answer: float | None = None
+        self.down: CallFailed | None = None
+
+    def answered(self) -> None:
+        self.streak, self.last_answer = 0, time.monotonic()
+
+    def failed(self, why: CallFailed) -> None:
+        if why.kind == "HTTP 429":  # being paced is not being down
+            return
+        self.streak += 1
+        quiet = self.last_answer is None or time.monotonic() - self.last_answer >= QUIET
+        if self.down is None and self.streak >= self.limits.down_after and quiet:
+            since = "in this run" if self.last_answer is None else f"for {time.monotonic() - self.last_answer:.0f} s"
+            self.give_up(f"gave up on {self.where}: {self.streak} attempts in a row failed and none answered "
+                         f"{since} (last: {why.reason})")
+
+    def give_up(self, reason: str) -> None:
+        if self.down is None:
+            self.down = CallFailed(reason, kind="gave up")
+
+
 def run_sync(coro: Coroutine) -> Any:
     """Run a coroutine from sync code, even where an event loop is already running
     (a notebook kernel): then it runs on a fresh loop in a worker thread."""
@@ -155,58 +217,128 @@ def backoff(attempt: int, limits: Limits, rng: random.Random) -> float:
     return rng.uniform(0, min(limits.backoff_max, limits.backoff_base * 2 ** attempt))
 
 
+async def _send(backend, call: Call) -> list[dict[str, Any]]:
+    """One attempt, within the backend's total deadline."""
+    first = call.units[0]
+    sending = backend.send(first.kind, first.body, n=len(call.units), seed=seed_of(first.key))
+    if backend.deadline is None:
+        return await sending
+    try:
+        return await asyncio.wait_for(sending, backend.deadline)
+    except TimeoutError:
+        raise CallFailed(f"no complete answer from {backend.where} within {backend.deadline:g} s "
+                         "(--timeout covers the whole call)", kind="timeout", billed=True) from None
+
+
 async def execute(calls: list[Call], limits: Limits,
                   progress: Progress, prices: dict[str, Price | None]) -> None:
-    """Make every call; store each answer as it arrives; count failures."""
-    semaphore = asyncio.Semaphore(limits.concurrency)
+    """Make every call; store each answer as it arrives; count failures by reason."""
     gates: dict[str, ModelGate] = {}
+    endpoints: dict[str, Endpoint] = {}
+    backends: dict[int, Any] = {}
     rng = random.Random()
 
-    async def one(call: Call) -> None:
+    def endpoint_of(call: Call, backend) -> Endpoint:
         spec = call.model.spec
-        gate = gates.setdefault(spec.name, ModelGate(limits))
-        backend = call.model.backend()
-        first = call.units[0]
-        async with semaphore:
-            for attempt in range(limits.max_retries + 1):
+        where = spec.base_url or f"local:{spec.name}"
+        if where not in endpoints:
+            # In-process models are not a server to probe: they keep a fixed number in flight.
+            fixed = limits.concurrency or (ADAPTIVE_MAX if backend.deadline is None else None)
+            endpoints[where] = Endpoint(backend.where, limits, fixed)
+        return endpoints[where]
+
+    def store(call: Call, results: list[dict[str, Any]], seconds: float) -> None:
+        price = prices.get(call.model.spec.name)
+        for unit, result in zip(call.units, results):
+            result["seconds"] = round(seconds / len(results), 4)
+            if price is None:
+                result["cost_usd"] = None
+                progress.cost_known = False
+            else:
+                result["cost_usd"] = price.cost(result["prompt_tokens"], result["completion_tokens"])
+                progress.cost += result["cost_usd"]
+            call.model.store(unit.key, result)
+        progress.made += len(results)
+        progress.notify()
+
+    def count_billed(call: Call) -> None:
+        progress.billed += 1
+        price = prices.get(call.model.spec.name)
+        if price is None:
+            progress.billed_cost_known = False
+        else:
+            progress.billed_cost += price.cost(call.est_prompt, call.est_completion)
+
+    def one_by_one(call: Call, units: list[Unit], group: asyncio.TaskGroup) -> None:
+        """These units of a call as calls of their own (the server ignores `n`)."""
+        for unit in units:
+            group.create_task(one(Call([unit], call.est_prompt, call.est_completion // len(call.units)), group))
+
+    async def one(call: Call, group: asyncio.TaskGroup) -> None:
+        model = call.model
+        backend = model.backend()
+        backends[id(backend)] = backend
+        if len(call.units) > 1 and model.ignores_n:
+            return one_by_one(call, call.units, group)
+        gate = gates.setdefault(model.spec.name, ModelGate(limits))
+        endpoint = endpoint_of(call, backend)
+        for attempt in range(limits.max_retries + 1):
+            if endpoint.down is not None:
+                return progress.fail(call.units, endpoint.down)
+            failure: CallFailed | None = None
+            async with endpoint.throttle:
+                if endpoint.down is not None:  # it went down while this call waited its turn
+                    return progress.fail(call.units, endpoint.down)
+                if len(call.units) > 1 and model.ignores_n:  # learned while this call waited
+                    return one_by_one(call, call.units, group)
                 await gate.enter(call.est_tokens)
                 started = time.perf_counter()
                 try:
-                    results = await backend.send(first.kind, first.body, n=len(call.units),
-                                                 seed=seed_of(first.key))
+                    results = await _send(backend, call)
                 except CallFailed as exc:
-                    if attempt == limits.max_retries:
-                        progress.failed += len(call.units)
-                        progress.failed_keys.update(u.key for u in call.units)
-                        progress.notify()
-                        return
-                    if exc.retry_after is not None:
-                        gate.pause(exc.retry_after)
-                    delay = exc.retry_after if exc.retry_after is not None else backoff(attempt, limits, rng)
-                    progress.retrying += 1
-                    progress.retries += 1
-                    progress.notify()
-                    await asyncio.sleep(delay)
-                    progress.retrying -= 1
-                    continue
-                price = prices.get(spec.name)
-                seconds = (time.perf_counter() - started) / len(call.units)
-                for unit, result in zip(call.units, results):
-                    result["seconds"] = round(seconds, 4)
-                    if price is None:
-                        result["cost_usd"] = None
-                        progress.cost_known = False
-                    else:
-                        result["cost_usd"] = price.cost(result["prompt_tokens"], result["completion_tokens"])
-                        progress.cost += result["cost_usd"]
-                    call.model.store(unit.key, result)
-                progress.made += len(call.units)
-                progress.notify()
+                    failure = exc
+                else:
+                    endpoint.answered()
+                    endpoint.throttle.answered(len(results))
+            if failure is None:
+                store(call, results, time.perf_counter() - started)
+                rest = call.units[len(results):]
+                if rest:
+                    _learned_ignores_n(model, len(results), len(call.units), progress)
+                    one_by_one(call, rest, group)
                 return
+            if failure.billed:
+                count_billed(call)
+            endpoint.failed(failure)
+            wait = failure.retry_after
+            if wait is not None and not wait <= limits.max_wait:  # inf too
+                endpoint.give_up(f"{failure.reason}, asking to wait {wait:.0f} s before retrying, more than "
+                                 f"the {limits.max_wait:.0f} s a run waits; try again later")
+                return progress.fail(call.units, endpoint.down)
+            if attempt == limits.max_retries or endpoint.down is not None:
+                return progress.fail(call.units, endpoint.down or failure)
+            if wait is not None:
+                gate.pause(wait)
+            progress.retrying += 1
+            progress.retries += 1
+            progress.notify()
+            await asyncio.sleep(wait if wait is not None else backoff(attempt, limits, rng))
+            progress.retrying -= 1
 
     try:
         async with asyncio.TaskGroup() as group:
             for call in calls:
-                group.create_task(one(call))
+                group.create_task(one(call, group))
     except* UserError as errors:
         raise errors.exceptions[0] from None
+    finally:
+        for backend in backends.values():  # connections belong to this loop, which ends here
+            await backend.aclose()
+
+
+def _learned_ignores_n(model: CachedModel, got: int, asked: int, progress: Progress) -> None:
+    if model.ignores_n:
+        return
+    model.remember_ignores_n()
+    progress.notes.append(f"{model.spec.base_url} returned {got} answer(s) to a request for {asked} (it ignores "
+                          f"`n`): {model.spec.name} now gets one request per answer, remembered in the cache")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from helpers.llm import engine, legacy, prices, tokens
-from helpers.llm.cache import CallCache, CallStats
+from helpers.llm.cache import CallCache, CallStats, request_digest
 from helpers.llm.engine import Call, Limits, Progress
 from helpers.llm.units import Unit
 
@@ -35,11 +35,13 @@ def group(units: Iterable[Unit], limits: Limits, count_tokens: bool = False) -> 
     calls = []
     for members in by_prompt.values():
         first = members[0]
-        per_call = limits.max_n if first.kind == "generate" and first.model.spec.provider == "openai" else 1
+        per_call = limits.max_n if first.kind == "generate" and not first.model.ignores_n else 1
         calls.extend(Call(members[i:i + per_call]) for i in range(0, len(members), per_call))
-    if count_tokens:
-        for call in calls:
-            call.est_tokens = prompt_tokens(call) + completion_bound(call)
+    for call in calls:
+        # API calls are counted always: a call that times out may still be billed, and
+        # its price is reported; local ones only when a tokens-per-minute pace needs it.
+        if count_tokens or call.model.spec.provider != "local":
+            call.est_prompt, call.est_completion = prompt_tokens(call), completion_bound(call)
     return calls
 
 
@@ -56,6 +58,20 @@ def completion_bound(call: Call) -> int:
     if unit.kind == "yes_no":
         return 0 if call.model.spec.provider == "local" else 1
     return unit.body["max_tokens"] * len(call.units)
+
+
+def _old_prompts(unit: Unit) -> list[str]:
+    """Where an answer to this unit may have been stored before its key took today's
+    shape: under the identity without the served-model check, and under schema 1."""
+    old = unit.model.old_identity
+    if old is None:  # the server serves something else than before: no old answer is its
+        return []
+    prompts = []
+    if old != unit.model.identity:
+        prompts.append(request_digest(old, unit.kind, unit.body))
+    if (schema1 := legacy.legacy_prompt(old, unit.kind, unit.body)) is not None:
+        prompts.append(schema1)
+    return prompts
 
 
 @dataclass
@@ -83,22 +99,26 @@ class Fetcher:
     def lookup(self, units: list[Unit]) -> Answers:
         """Each distinct answer read once; a miss tries the request's schema-1 key."""
         found: Answers = {}
-        old_prompts: dict[str, str | None] = {}
+        old_prompts: dict[str, list[str]] = {}
         for unit in units:
             if unit.key in found:
                 continue
             result = self.cache.get(unit.key)
             if result is None:
                 if unit.prompt not in old_prompts:
-                    old_prompts[unit.prompt] = legacy.legacy_prompt(unit.model.identity, unit.kind, unit.body)
-                old = old_prompts[unit.prompt]
-                if old is not None and (result := self.cache.get(f"{old}-{unit.sample}")) is not None:
-                    result = self.cache.add(unit.key, result)
+                    old_prompts[unit.prompt] = _old_prompts(unit)
+                for old in old_prompts[unit.prompt]:
+                    if (result := self.cache.get(f"{old}-{unit.sample}")) is not None:
+                        result = self.cache.add(unit.key, result)
+                        break
             found[unit.key] = result
         return found
 
     def fetch(self, units: list[Unit]) -> Answers:
         """Every answer of these units: cached, or made now (if make_calls)."""
+        for model in {id(u.model): u.model for u in units}.values():
+            if model.note and model.note not in self.progress.notes:
+                self.progress.notes.append(model.note)
         found = self.lookup(units)
         todo = {k for k, v in found.items() if v is None}
         # Twin units (one key) are one answer: the second counts as cached, as a rerun would.
@@ -132,5 +152,8 @@ class Fetcher:
         lost, why = self.cache.lost()
         state = self.progress
         missing = self.missing if missing is None else missing
+        billed_cost = round(state.billed_cost, 6) if state.billed_cost_known else None
         return CallStats(made=state.made, cached=state.cached, failed=state.failed,
-                         missing=0 if self.make_calls else missing, unstored=lost, unstored_reason=why)
+                         missing=0 if self.make_calls else missing, unstored=lost, unstored_reason=why,
+                         reasons={k: (v[0], v[1]) for k, v in state.reasons.items()},
+                         billed=state.billed, billed_cost=billed_cost, notes=list(state.notes))

@@ -25,9 +25,14 @@ def request_body(kind: str, messages: list[dict[str, str]], *, temperature: floa
 
 class LocalBackend:
     supports_n = False
+    deadline = None  # in-process: a call cannot hang on a server
+    where = "the offline model"
 
     def __init__(self, spec: ModelSpec):
         self._model = local_model.load(spec.model)
+
+    async def aclose(self) -> None:
+        pass  # nothing belongs to the event loop
 
     async def send(self, kind, body, *, n, seed):
         if n != 1:

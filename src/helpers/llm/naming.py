@@ -14,6 +14,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 from helpers.errors import UserError
 from helpers.llm import local_model
@@ -49,6 +50,14 @@ def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
             raise UserError(f"--base-url applies to openai/ models, not to {name}")
         return ModelSpec(provider, model)
     url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        hostname = None
+    if hostname is None or parts.scheme not in ("http", "https"):
+        source = "--base-url" if base_url else "OPENAI_BASE_URL"
+        raise UserError(f"{source} '{url}' is not an http(s) address; give one like http://127.0.0.1:8000/v1")
     return ModelSpec(provider, model, url)
 
 

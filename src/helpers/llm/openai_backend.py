@@ -1,10 +1,20 @@
 """Chat completions through the official SDK, against OpenAI or any server that
-speaks its protocol. Retries are ours (engine.py), so the SDK's own are off."""
+speaks its protocol. Retries, deadlines and concurrency are ours (engine.py), so
+the SDK's own retries are off.
+
+Replies are read as JSON and checked field by field: a server that answers with
+the wrong shape (a string for `choices`, a number for `content`, a body of
+`null`) fails that one call with a named reason, never the run.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import json
 import math
 import os
+import time
 from typing import Any
 
 from helpers.errors import UserError
@@ -35,49 +45,119 @@ def with_n_seed(kind: str, body: dict[str, Any], n: int, seed: int | None) -> di
     return {**body, **({"seed": seed} if seed is not None else {}), **({"n": n} if n > 1 else {})}
 
 
-def parse_completion(kind: str, completion: dict[str, Any], n: int, where: str) -> list[dict[str, Any]]:
-    """One result per choice from a chat completion (as a plain dict).
+def _malformed(where: str, what: str) -> CallFailed:
+    return CallFailed(f"malformed reply from {where}: {what}", kind="malformed reply")
 
-    The prompt is billed once per call, so its tokens are split evenly over the
-    answers; per-answer sums then add up to what was billed.
+
+def _kind_of(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _tokens(usage: dict, name: str, where: str) -> float:
+    value = usage.get(name)
+    if value is None:
+        return 0.0  # some servers leave usage out; the answer is still real
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _malformed(where, f"usage.{name} is {value!r}, not a number")
+    return float(value)
+
+
+def parse_completion(kind: str, completion: Any, n: int, where: str) -> list[dict[str, Any]]:
+    """One result per choice received (at most n) from a chat completion (plain JSON).
+
+    A server may return fewer choices than `n` (some ignore it): those it returned
+    are real answers and are kept; the caller asks for the rest. The prompt is
+    billed once per call, so its tokens are split evenly over the answers received;
+    per-answer sums then add up to what was billed.
     """
-    choices = completion.get("choices") or []
-    if len(choices) < n:
-        raise CallFailed(f"{where} returned {len(choices)} of {n} answers")
+    if not isinstance(completion, dict):
+        raise _malformed(where, f"the body is {_kind_of(completion)}, not a JSON object")
+    choices = completion.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise _malformed(where, f"`choices` is {_kind_of(choices) if not isinstance(choices, list) else 'empty'}, "
+                                "not a list of answers")
+    if not all(isinstance(c, dict) for c in choices):
+        raise _malformed(where, "an entry of `choices` is not an object")
     usage = completion.get("usage") or {}
-    prompt = (usage.get("prompt_tokens") or 0) / n
-    completion_tokens = (usage.get("completion_tokens") or 0) / n
+    if not isinstance(usage, dict):
+        raise _malformed(where, f"`usage` is {_kind_of(usage)}, not an object")
+    received = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)[:n]
+    prompt = _tokens(usage, "prompt_tokens", where) / len(received)
+    completion_tokens = _tokens(usage, "completion_tokens", where) / len(received)
     results = []
-    for choice in sorted(choices, key=lambda c: c.get("index", 0))[:n]:
+    for choice in received:
         base = {"prompt_tokens": prompt, "completion_tokens": completion_tokens}
         if kind == "yes_no":
-            content = (choice.get("logprobs") or {}).get("content") or []
-            if not content:
-                raise UserError(f"{where} returned no logprobs; use --mode sample with this endpoint")
-            p_yes = p_no = 0.0
-            for candidate in content[0].get("top_logprobs") or []:
-                word = candidate["token"].strip().lower()
-                if word == "yes":
-                    p_yes += math.exp(candidate["logprob"])
-                elif word == "no":
-                    p_no += math.exp(candidate["logprob"])
-            results.append({**base, "p_yes": p_yes, "p_no": p_no})
+            results.append({**base, **_yes_no(choice, where)})
         else:
-            text = ((choice.get("message") or {}).get("content") or "").strip()
-            results.append({**base, "text": text})
+            message = choice.get("message")
+            content = message.get("content") if isinstance(message, dict) else None
+            if content is not None and not isinstance(content, str):
+                raise _malformed(where, f"message.content is {_kind_of(content)}, not text")
+            results.append({**base, "text": (content or "").strip()})
     return results
 
 
+def _yes_no(choice: dict, where: str) -> dict[str, float]:
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not content:
+        raise UserError(f"{where} returned no logprobs; use --mode sample with this endpoint")
+    first = content[0] if isinstance(content, list) else None
+    candidates = first.get("top_logprobs") if isinstance(first, dict) else None
+    if not isinstance(candidates, list):
+        raise _malformed(where, "logprobs.content[0].top_logprobs is not a list")
+    p_yes = p_no = 0.0
+    for candidate in candidates:
+        token = candidate.get("token") if isinstance(candidate, dict) else None
+        logprob = candidate.get("logprob") if isinstance(candidate, dict) else None
+        if not isinstance(token, str) or isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+            raise _malformed(where, f"a top_logprobs entry is {candidate!r}, not a token and a number")
+        word = token.strip().lower()
+        if word == "yes":
+            p_yes += math.exp(logprob)
+        elif word == "no":
+            p_no += math.exp(logprob)
+    return {"p_yes": p_yes, "p_no": p_no}
+
+
 def retry_after(headers) -> float | None:
-    """Seconds to wait from a 429's headers (retry-after-ms, or Retry-After in seconds)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name) if headers is not None else None
-        if value is not None:
-            try:
-                return max(0.0, float(value) / scale)
-            except ValueError:
-                continue
-    return None
+    """Seconds to wait from a 429's headers: retry-after-ms, or Retry-After in seconds
+    or as an HTTP date. May be inf (the caller caps it); None if absent or unreadable."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            seconds = float(value) / 1000.0
+            return None if math.isnan(seconds) else max(0.0, seconds)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+        return None if math.isnan(seconds) else max(0.0, seconds)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _http_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's own errors (reading a body can raise them past the SDK): the
+    SDK moved from httpx to its fork httpx2, so whichever of the two is installed."""
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(__import__(name).HTTPError)
+        except ImportError:
+            continue
+    return tuple(found)
 
 
 class OpenAIBackend:
@@ -89,15 +169,35 @@ class OpenAIBackend:
         self._openai = openai
         self.spec = spec
         self.where = f"{spec.base_url} ({spec.name})"
+        self.deadline = timeout
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
             if spec.base_url == OPENAI_URL:
                 raise UserError(f"no OpenAI API key: set OPENAI_API_KEY, or {NO_KEY_HINT}")
             key = "unused"  # local servers ignore the key, but the SDK wants one
-        self.client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url,
-                                         timeout=timeout, max_retries=0)
+        self._key = key
+        self._timeout = timeout
+        # An async client's connections belong to the event loop that opened them, and
+        # each run of the engine is its own loop (asyncio.run); so one client per loop,
+        # closed when the engine's run ends (aclose), never reused on a closed loop.
+        self._client = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.sync_client = openai.OpenAI(api_key=key, base_url=spec.base_url,
                                          timeout=timeout, max_retries=2)
+
+    def _async_client(self):
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = self._openai.AsyncOpenAI(api_key=self._key, base_url=self.spec.base_url,
+                                                    timeout=self._timeout, max_retries=0)
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, loop = self._client, self._loop
+        self._client = self._loop = None
+        if client is not None and loop is asyncio.get_running_loop():
+            await client.close()
 
     def translate(self, exc: Exception) -> Exception:
         """Our exception for an SDK one: UserError if no retry can help, else CallFailed."""
@@ -111,17 +211,31 @@ class OpenAIBackend:
             return UserError(f"{where} denied access (403): {exc.message}")
         if isinstance(exc, (o.BadRequestError, o.UnprocessableEntityError)):
             return UserError(f"{where} rejected the request ({exc.status_code}): {exc.message}")
-        if isinstance(exc, o.APIStatusError):  # 429, 5xx, 408, 409
-            return CallFailed(f"HTTP {exc.status_code} from {where}", retry_after(exc.response.headers))
-        if isinstance(exc, o.APIConnectionError):  # includes timeouts and dropped connections
-            return CallFailed(f"{type(exc).__name__} talking to {where}")
-        if isinstance(exc, (ValueError, o.APIResponseValidationError)):  # malformed JSON
-            return CallFailed(f"malformed reply from {where}")
+        if isinstance(exc, o.RateLimitError):
+            return CallFailed(f"HTTP 429 (rate limited) from {where}", retry_after(exc.response.headers),
+                              kind="HTTP 429")
+        if isinstance(exc, o.APIStatusError):  # 5xx, 408, 409
+            detail = (exc.message or "").strip()[:120]
+            return CallFailed(f"HTTP {exc.status_code} from {where}: {detail}", retry_after(exc.response.headers),
+                              kind=f"HTTP {exc.status_code}")
+        if isinstance(exc, o.APITimeoutError):
+            return CallFailed(f"no reply from {where} within {self._timeout:g} s (--timeout)", kind="timeout",
+                              billed=True)
+        if isinstance(exc, (o.APIConnectionError, *_http_errors())):  # refused, reset, dropped mid-reply
+            cause = exc.__cause__ or exc
+            return CallFailed(f"connection to {where} failed: {type(cause).__name__}: {str(cause)[:120]}",
+                              kind="connection")
         return exc
 
     async def send(self, kind, body, *, n, seed):
         try:
-            response = await self.client.chat.completions.create(**with_n_seed(kind, body, n, seed))
+            raw = await self._async_client().chat.completions.with_raw_response.create(
+                **with_n_seed(kind, body, n, seed))
+            text = raw.text
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it does not know
             raise self.translate(exc) from None
-        return parse_completion(kind, response.model_dump(), n, self.where)
+        try:
+            completion = json.loads(text)
+        except ValueError:
+            raise _malformed(self.where, f"the body is not JSON ({text[:40]!r})") from None
+        return parse_completion(kind, completion, n, self.where)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.errors import UserError
-from helpers.llm import providers
+from helpers.llm import providers, served
 from helpers.llm.backends import Backend
 from helpers.llm.cache import CallCache, request_digest
 from helpers.llm.naming import DEFAULT_MODEL, ModelSpec, identity, parse_model
@@ -62,19 +62,47 @@ class Unit:
 
 class CachedModel:
     """A model seen through the cache. The backend is created lazily, so reading
-    cached answers needs neither an API key nor the model's weights."""
+    cached answers needs neither an API key nor the model's weights.
+
+    A self-hosted server's identity also holds what it says it serves (served.py);
+    `old_identity` is the identity its answers had before that, under which answers
+    are still found (and copied) if they can be taken to be this server's.
+    """
 
     def __init__(self, spec: ModelSpec, cache: CallCache, timeout: float = 60.0):
         self.spec = spec
         self.identity = identity(spec)
+        self.old_identity: dict[str, str] | None = self.identity
+        self.note: str | None = None  # what the server check found worth saying
         self.cache = cache
         self._timeout = timeout
         self._backend: Backend | None = None
+        self._ignores_n: bool | None = None
+        if served.self_hosted(spec):
+            mark, self.note = served.current(spec, cache)
+            if mark is not None:
+                self.old_identity = self.identity if served.first(spec, cache) == mark else None
+                self.identity = {**self.identity, "served": mark}
 
     @classmethod
     def named(cls, name: str, cache: CallCache, *, base_url: str | None = None,
               timeout: float = 60.0) -> CachedModel:
         return cls(parse_model(name, base_url), cache, timeout)
+
+    @property
+    def _n_key(self) -> str:
+        return f"meta:ignores-n:{request_digest(self.identity, 'generate', {})}"
+
+    @property
+    def ignores_n(self) -> bool:
+        """True once this model's server was seen returning fewer answers than `n` asked."""
+        if self._ignores_n is None:
+            self._ignores_n = self.spec.provider != "openai" or self.cache.get(self._n_key) is not None
+        return self._ignores_n
+
+    def remember_ignores_n(self) -> None:
+        self._ignores_n = True
+        self.cache.put_meta(self._n_key, {"ignores_n": True, "at": time.time()})
 
     def backend(self) -> Backend:
         if self._backend is None:

@@ -164,8 +164,14 @@ class Run:
             lines.append(f"Multi-turn variants ({', '.join(chains)}): **{config.samples} reasoning sample(s) back "
                          f"each bucket**, reasoning turns of at most {config.reasoning_tokens} tokens.")
         missing = f" {stats.missing} calls are not cached yet: press the run button to make them." if stats.missing else ""
-        lines.append(f"`{stats.line()}`{note}.{missing}")
+        lines.append(f"`{stats.line()}`{note}.{missing}{call_details(stats)}")
         return mo.md("\n\n".join(lines))
+
+
+def call_details(stats) -> str:
+    """Markdown bullets after a run's `calls:` line: why answers failed (one per kind,
+    with counts), what may have been billed without an answer, what was learned."""
+    return "".join(f"\n\n- {line}" for line in stats.lines()[1:])
 
 
 def measure(values: dict[str, Any], study: Study, *, make_calls: bool, title: str = "Measuring buckets") -> Run:

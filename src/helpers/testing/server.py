@@ -64,6 +64,7 @@ class FakeOpenAI(ChatReplies, Stores):
         self.fault_timeout = fault_timeout
         self.batch_steps = batch_steps
         self.requests: list[dict] = []
+        self.checks: list[dict] = []  # the served-model checks of helpers.llm.served, kept apart
         self.fail_next: list[int] = []  # HTTP status codes to return before answering
         self.logprobs = True  # False: behave like a server that ignores logprobs
         self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
@@ -116,6 +117,12 @@ class FakeOpenAI(ChatReplies, Stores):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _check(self, method: str, path: str, body: Any) -> Reply:
+        """A served-model check, answered as a request would be, but for faults and stats."""
+        if method == "POST" and path.rstrip("/").endswith("/chat/completions"):
+            return 200, self.respond(body), {}
+        return self._route(method, path, {}, body)
 
     def completions(self) -> list[dict]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]

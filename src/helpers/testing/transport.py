@@ -31,6 +31,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 # A reply is (status, payload, extra headers); payload None means "hang up without answering".
 Reply = tuple[int, "dict | bytes | None", dict]
 App = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+CHECK_HEADER = "x-exceptions-check"  # helpers.llm.served.CHECK_HEADER, as headers arrive: lower-cased
 KEEP_ALIVE = 5.0  # seconds an idle connection stays open; uvicorn's default, and of the order real servers use
 
 
@@ -188,7 +189,11 @@ class Fake(Protocol):
     _http: Background
     _workers: Executor
 
+    checks: list[dict]
+
     def _route(self, method: str, path: str, query: dict, body: Any) -> Reply: ...
+
+    def _check(self, method: str, path: str, body: Any) -> Reply: ...
 
 
 def handle(fake: Fake, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply:
@@ -210,6 +215,13 @@ def handle(fake: Fake, method: str, target: str, headers: dict[str, str], raw: b
             body = None
         if not isinstance(body, dict):
             return error(400, "We could not parse the JSON body of your request.")
+    if headers.get(CHECK_HEADER):
+        # The workspace's served-model check (helpers.llm.served) asks before a run what
+        # the server serves. It is kept apart (`checks`), met by no injected fault and
+        # counted in no stat, so tests count and break the study's own requests only.
+        with fake._lock:
+            fake.checks.append({"method": method, "path": target, "body": recorded})
+        return fake._check(method, url.path, body)
     with fake._lock:
         fake.requests.append({"method": method, "path": target, "body": recorded,
                               "at": time.monotonic(), "headers": headers})

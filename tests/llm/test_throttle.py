@@ -1,0 +1,80 @@
+"""The concurrency search: it climbs where throughput grows with concurrency and
+comes down where it does not (a one-slot server), fed measured throughputs."""
+
+import asyncio
+
+import pytest
+
+from helpers.llm.throttle import ADAPTIVE_MAX, ADAPTIVE_START, Climber, Throttle
+
+
+def settle(climber: Climber, throughput_at) -> list[int]:
+    levels = [climber.level]
+    for _ in range(20):
+        if climber.settled:
+            break
+        levels.append(climber.measured(throughput_at(climber.level)))
+    assert climber.settled, levels
+    return levels
+
+
+def test_a_one_slot_server_gets_one_request_at_a_time():
+    levels = settle(Climber(), lambda level: 1.0)  # the same answers per second at any level
+    assert levels[0] == ADAPTIVE_START and levels[-1] == 1
+
+
+def test_a_server_that_scales_gets_the_most():
+    levels = settle(Climber(), lambda level: float(level))
+    assert levels == [4, 8, 16, 16]
+
+
+def test_it_stops_where_gains_stop():
+    levels = settle(Climber(), lambda level: float(min(level, 8)))  # eight slots
+    assert levels[-1] == 8
+
+
+def test_a_server_that_degrades_under_load_comes_down():
+    # Throughput falls with concurrency beyond 2 (thrashing).
+    levels = settle(Climber(), lambda level: {1: 1.0, 2: 1.8, 4: 1.5, 8: 1.0, 16: 0.5}[level])
+    assert levels[-1] == 2
+
+
+@pytest.mark.parametrize("most", [1, 2, 4])
+def test_small_caps_are_kept(most):
+    levels = settle(Climber(most=most), lambda level: float(level))
+    assert max(levels) <= most and levels[-1] == most
+
+
+def test_a_fixed_limit_is_never_exceeded():
+    async def run() -> int:
+        throttle = Throttle(fixed=3)
+        peak = 0
+
+        async def one() -> None:
+            nonlocal peak
+            async with throttle:
+                peak = max(peak, throttle.in_flight)
+                await asyncio.sleep(0.01)
+                throttle.answered()
+
+        await asyncio.gather(*(one() for _ in range(20)))
+        return peak
+
+    assert asyncio.run(run()) == 3
+
+
+def test_adaptive_starts_at_the_start_level():
+    async def peak_in_flight() -> int:
+        throttle = Throttle(fixed=None)
+        peak = 0
+
+        async def one() -> None:
+            nonlocal peak
+            async with throttle:
+                peak = max(peak, throttle.in_flight)
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(one() for _ in range(10)))  # never answered(): the level stays
+        return peak
+
+    assert asyncio.run(peak_in_flight()) == ADAPTIVE_START <= ADAPTIVE_MAX
