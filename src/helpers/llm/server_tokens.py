@@ -64,16 +64,17 @@ METHODS = {
 }
 EXACT = {"vllm", "llama.cpp"}
 TEXT_ONLY = {"llama-cpp-python", "llama.cpp-text"}  # the server's tokenizer, the template's framing assumed
-# What an approximate count may be off by, and why we think so: measured on the
-# study's 240 exact-mode prompts (4 variants) against SmolLM2-135M-Instruct's own
-# tokenizer and chat template (the offline model's, as a llama.cpp server with its
-# GGUF renders them), whose template adds a default system message of ~20 tokens.
+# What an approximate count may be off by, and why we think so: measured against
+# llama-cpp-python 0.3.36 serving SmolLM2-135M-Instruct (the offline model's GGUF,
+# its own chat template), usage.prompt_tokens of real completions of 40 of the
+# study's prompts. That template adds a default system message (22 tokens with its
+# framing) when a conversation has none, as the study's do not.
 UNCERTAINTY = {
     "llama-cpp-python": "expect up to 25% too few (the template's tokens are assumed: SmolLM2's adds a "
-                        "default system message, and this count came out 22% short for it)",
+                        "default system message, and this count came out 22 tokens a prompt, 21% to 26%, short)",
     "llama.cpp-text": "expect up to 25% too few (the template's tokens are assumed: SmolLM2's adds a "
-                      "default system message, and this count came out 22% short for it)",
-    "tiktoken": "expect ±40% (27% too few for SmolLM2's tokenizer and template, from 22% to 31% by prompt; "
+                      "default system message, and this count came out 22 tokens a prompt, 21% to 26%, short)",
+    "tiktoken": "expect ±40% (27% too few for SmolLM2's tokenizer and template, from 23% to 31% by prompt; "
                 "tokenizers with smaller vocabularies count more)",
 }
 
