@@ -52,10 +52,9 @@ def test_a_wrong_reply_fails_its_calls_by_name_and_gives_up_soon(run_cli, behavi
     assert "calls: 0 made, 0 cached, 4 failed" in out
     (line,) = reasons(out)
     assert named in line, out
-    # Three failed attempts in a row with no answer give the endpoint up; without that
-    # each call would wait out five retries of backoff.
-    assert server.requests <= 6, f"{server.requests} attempts for 2 calls"
-    assert seconds < 20
+    # Three failed attempts in a row and no answer for QUIET (15 s) give the endpoint
+    # up; without that every call would wait out all its retries.
+    assert seconds < 15 + 20
 
 
 def test_a_hanging_server_is_given_up_within_one_deadline(run_cli):
@@ -63,9 +62,10 @@ def test_a_hanging_server_is_given_up_within_one_deadline(run_cli):
         code, out, err, seconds = run(run_cli, server.base_url, "--timeout", "2")
     assert code == 1 and "Traceback" not in err
     assert any("timeout" in line or "gave up" in line for line in reasons(out)), out
-    # The served-model check waits PROBE_TIMEOUT (5 s) for each of its two questions,
-    # then the calls time out together at 2 s; the run is over long before 6 minutes.
-    assert seconds < 25, seconds
+    # The served-model check waits PROBE_TIMEOUT (5 s); then calls time out at 2 s each
+    # and are retried until no answer came for QUIET (15 s): the endpoint is given up
+    # then, not after every retry of every call (6 minutes at the defaults before).
+    assert seconds < 5 + 15 + 2 + 10, seconds
     assert "timed out here after reaching the server" in out  # may be billed: said so
 
 
@@ -82,7 +82,7 @@ def test_a_refusing_server_is_given_up_at_once(run_cli):
         code, out, err, seconds = run(run_cli, url.base_url)
     assert code == 1 and "Traceback" not in err
     assert any("gave up" in line or "connection" in line for line in reasons(out)), out
-    assert seconds < 15, seconds
+    assert seconds < 15 + 20, seconds
 
 
 @pytest.mark.parametrize("value", ["3600", "inf"])

@@ -113,7 +113,8 @@ def test_estimate_matches_what_the_server_counts(tmp_path, run_cli):
         completion = int(lines["completion tokens"].split()[0])
         assert "expected from 120 cached answers" in lines["completion tokens"]
         assert lines["completion tokens"].endswith("at most 3840")
-        assert server.stats["requests"] == before["requests"], "an estimate spends nothing"
+        # An estimate spends nothing: no completion (asking the server's tokenizer is free).
+        assert server.stats["completions"] == before["completions"]
         run_cli("run", *base, "--samples", "6")
         seen_prompt = server.stats["prompt_tokens"] - before["prompt_tokens"]
         seen_completion = server.stats["completion_tokens"] - before["completion_tokens"]
@@ -124,7 +125,7 @@ def test_estimate_matches_what_the_server_counts(tmp_path, run_cli):
 def test_max_cost_refuses_before_any_call(run_cli, fake_openai):
     code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
                              "--mode", "sample", "--samples", "500", "--max-cost", "0.01")
-    assert code == 2 and fake_openai.requests == []
+    assert code == 2 and fake_openai.completions() == []
     assert err.startswith("error: this run may cost up to $") and "above --max-cost $0.0100" in err
     code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
                              "--scenario", "hospitality", "--mode", "sample", "--samples", "2",
@@ -136,7 +137,7 @@ def test_max_cost_needs_a_price(run_cli, fake_openai):
     code, _, err = run_cli("run", "--model", "openai/unpriced-model", "--base-url", fake_openai.base_url,
                            "--max-cost", "1")
     assert code == 2 and "no price for openai/unpriced-model in prices.toml" in err
-    assert fake_openai.requests == []
+    assert fake_openai.completions() == []
 
 
 def test_temperature_zero_with_many_samples_warns(run_cli, fake_openai):

@@ -91,8 +91,9 @@ def test_server_errors_are_failures_not_refusals_and_are_retried(fake_openai, ru
     out_file = tmp_path / "b.csv"
     code, out, _ = run_cli(*run_args(fake_openai, "--mode", "sample", "--samples", "1",
                                      "--retries", "2", "--concurrency", "1", "--out", str(out_file)))
-    assert code == 0
-    assert out.strip().splitlines()[-1] == "calls: 5 made, 0 cached, 1 failed"
+    assert code == 1, "an answer failed: not a clean run"
+    assert "calls: 5 made, 0 cached, 1 failed" in out
+    assert "failed: 1 answer (HTTP 500): HTTP 500 from" in out
     table = pd.read_csv(out_file).set_index("level")
     assert table.loc[1, "failed"] == 1 and table.loc[1, "n"] == 0
     assert pd.isna(table.loc[1, "refusal_rate"]), "a failure must not count as a refusal"
@@ -113,7 +114,8 @@ def test_unreachable_server_counts_failures(run_cli):
         url = server.base_url  # the port is closed once the server stops
     code, out, _ = run_cli("run", "--model", "openai/m", "--base-url", url, "--retries", "1",
                            "--scenario", "hospitality", "--mode", "exact")
-    assert code == 0 and out.strip().splitlines()[-1] == "calls: 0 made, 0 cached, 6 failed"
+    assert code == 1 and "calls: 0 made, 0 cached, 6 failed" in out
+    assert "gave up on" in out and "ConnectError" in out, out
 
 
 @pytest.mark.parametrize("name,message", [

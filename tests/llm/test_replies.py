@@ -80,3 +80,11 @@ def test_retry_after_forms(headers, seconds):
 def test_retry_after_as_an_http_date():
     later = formatdate(time.time() + 120, usegmt=True)
     assert 100 < retry_after({"retry-after": later}) <= 121
+
+
+def test_an_answer_ended_before_its_first_token_is_a_failed_call_not_a_missing_feature():
+    choice = {"finish_reason": "stop", "logprobs": {"content": [], "refusal": None},
+              "message": {"content": ""}}
+    with pytest.raises(CallFailed, match="before its first token") as caught:
+        parse_completion("yes_no", {"choices": [choice]}, 1, "w")
+    assert caught.value.kind == "empty answer"

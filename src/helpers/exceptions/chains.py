@@ -106,6 +106,15 @@ def walk(chains: list[Chain], fetcher: Fetcher) -> int:
     return sum(len(c.variant.turns) - len(c.results) for c in chains if c.status == "not run")
 
 
+def answered_turns(chains: list[Chain]) -> list[tuple[Unit, dict[str, Any]]]:
+    """Every turn walk() found answered, with its answer (for an estimate to measure on)."""
+    answered = []
+    for chain in chains:
+        texts = [r.get("text", "") for r in chain.results]
+        answered.extend((chain.unit_for(turn, texts[:turn]), result) for turn, result in enumerate(chain.results))
+    return answered
+
+
 def projected_calls(chains: list[Chain], reasoning_tokens: int) -> list[tuple[Call, int]]:
     """For an estimate: one Call per turn still to make, with messages as far as
     they are known, and how many unknown answers (up to reasoning_tokens each)

@@ -5,6 +5,11 @@ prompt tokens are counted with the model's tokenizer; completion tokens are a
 measured expectation where answers of the same requests are cached, and the
 max_tokens bound otherwise. Chains are walked through the cache first and
 their remaining turns projected.
+
+A self-hosted server (an openai/ model with another --base-url) is counted with
+its own tokenizer where it offers one, calibrated on the prompt tokens it
+recorded for cached answers, and timed on their measured seconds (served.py);
+the notes say how, and how sure that is.
 """
 
 from __future__ import annotations
@@ -15,11 +20,19 @@ from helpers.exceptions import chains
 from helpers.exceptions.design import RunConfig
 from helpers.exceptions.plan import Bucket, plan
 from helpers.exceptions.scenarios import Scenario
-from helpers.llm import Call, Fetcher, Limits, completion_bound, group, open_cache, prices, prompt_tokens
+from helpers.exceptions.self_hosted import Served
+from helpers.llm.throttle import ADAPTIVE_MAX
+from helpers.llm import (OPENAI_URL, Call, Fetcher, Limits, Unit, completion_bound, group, open_cache, prices,
+                         prompt_tokens)
 
 # Seconds per local call when the cache has no timing yet (measured by bench/).
 LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
 ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
+
+
+def self_hosted(call: Call) -> bool:
+    spec = call.model.spec
+    return spec.provider == "openai" and spec.base_url != OPENAI_URL
 
 
 @dataclass
@@ -87,26 +100,42 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
         walked = Fetcher(cache, make_calls=False)
         chains.walk(chain_list, walked)
         projected = chains.projected_calls(chain_list, config.reasoning_tokens)
+        answered = _answered(buckets, found, chains.answered_turns(chain_list))
         notes: list[str] = []
         prompt = completion = completion_max = 0
         cost: float | None = 0.0
         cost_max: float | None = 0.0
         seconds_by_model: dict[str, float] = {}
-        for call, unknown in [(call, 0) for call in calls] + projected:
-            spec, unit = call.model.spec, call.units[0]
-            p, bound = prompt_tokens(call) + unknown, completion_bound(call)
-            c = bound
-            if unit.kind == "generate" and unknown == 0 and (spec.name, unit.body["max_tokens"]) in lengths:
-                c = min(bound, round(lengths[spec.name, unit.body["max_tokens"]][0] * len(call.units)))
-            prompt, completion, completion_max = prompt + p, completion + c, completion_max + bound
-            price = prices.price_for(spec.provider, spec.model, table)
-            if price is None:
-                cost = cost_max = None
-                notes.append(f"no price for {spec.name} in prices.toml")
-            elif cost is not None and cost_max is not None:
-                cost += price.cost(p, c, batch=batch)
-                cost_max += price.cost(p, bound, batch=batch)
-            seconds_by_model[spec.name] = seconds_by_model.get(spec.name, 0.0) + _call_seconds(call, p + c, limits)
+        servers: dict[str, Served] = {}
+        try:
+            for call, unknown in [(call, 0) for call in calls] + projected:
+                spec, unit = call.model.spec, call.units[0]
+                server = None
+                if self_hosted(call):
+                    if spec.name not in servers:
+                        servers[spec.name] = Served.open(unit, [(u, r) for u, r in answered
+                                                                if u.model.spec.name == spec.name], limits)
+                    server = servers[spec.name]
+                p = (server.prompt_tokens(call) if server else prompt_tokens(call)) + unknown
+                bound = completion_bound(call)
+                c = bound
+                if unit.kind == "generate" and unknown == 0 and (spec.name, unit.body["max_tokens"]) in lengths:
+                    c = min(bound, round(lengths[spec.name, unit.body["max_tokens"]][0] * len(call.units)))
+                prompt, completion, completion_max = prompt + p, completion + c, completion_max + bound
+                price = prices.price_for(spec.provider, spec.model, table)
+                if price is None:
+                    cost = cost_max = None
+                    notes.append(f"no price for {spec.name} in prices.toml")
+                elif cost is not None and cost_max is not None:
+                    cost += price.cost(p, c, batch=batch)
+                    cost_max += price.cost(p, bound, batch=batch)
+                seconds_by_model[spec.name] = (seconds_by_model.get(spec.name, 0.0)
+                                               + _call_seconds(call, p + c, limits, server))
+        finally:
+            for server in servers.values():
+                server.close()
+        for server in servers.values():
+            notes.extend(server.notes())
     if batch and (calls or projected):
         notes.append("Batch API: results arrive within 24 hours; the time above is for online calls")
         if projected:
@@ -119,13 +148,29 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
                     sum(count for _, count in lengths.values()), sorted(set(notes)))
 
 
-def _call_seconds(call: Call, call_tokens: int, limits: Limits) -> float:
+def _answered(buckets: list[Bucket], found: dict, turns: list[tuple[Unit, dict]]) -> list[tuple[Unit, dict]]:
+    """The plan's cached answers (and the chains' answered turns), each once, with a
+    unit that asked for it."""
+    seen: set[str] = set()
+    answered = []
+    single = [(u, found[u.key]) for b in buckets for u in b.units if found.get(u.key) is not None]
+    for unit, result in single + turns:
+        if unit.key not in seen:
+            seen.add(unit.key)
+            answered.append((unit, result))
+    return answered
+
+
+def _call_seconds(call: Call, call_tokens: int, limits: Limits, server: Served | None = None) -> float:
     unit = call.units[0]
     if call.model.spec.provider == "local":
         if unit.kind == "yes_no":
             return LOCAL_SECONDS["yes_no"]
         return LOCAL_SECONDS["generate_per_token"] * unit.body["max_tokens"] * len(call.units)
-    per_request = ASSUMED_LATENCY / (limits.concurrency or 16)
+    if server is not None:
+        per_request = server.request_seconds(call, ASSUMED_LATENCY)
+    else:  # OpenAI's API: the adaptive throttle climbs to its most there
+        per_request = ASSUMED_LATENCY / (limits.concurrency or ADAPTIVE_MAX)
     if limits.rpm:
         per_request = max(per_request, 60.0 / limits.rpm)
     if limits.tpm:

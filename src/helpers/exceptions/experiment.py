@@ -37,7 +37,8 @@ def check_cost(config: RunConfig, scenarios: list[Scenario], limits: Limits, bat
     """Refuse a run whose bound (every answer max_tokens long) exceeds max_cost."""
     guess = estimate(config, scenarios, limits, batch=batch)
     if guess.cost_max is None:
-        raise UserError(f"cannot check --max-cost: {guess.notes[0]}; add it or drop --max-cost")
+        unpriced = next((n for n in guess.notes if n.startswith("no price")), "a model has no price")
+        raise UserError(f"cannot check --max-cost: {unpriced}; add it or drop --max-cost")
     if guess.cost_max > max_cost:
         raise UserError(f"this run may cost up to ${guess.cost_max:.4f}, above --max-cost ${max_cost:.4f}; "
                         "lower --samples or --max-tokens, or raise the limit")

@@ -70,6 +70,7 @@ class CallCache:
         self.stored = 0  # answers this process wrote
         self.unstored = 0  # answers that could not be written
         self.unstored_reason = ""
+        self.session: dict[str, Any] = {}  # what this opening learned of servers (helpers.llm.served)
         if holds_answers:
             self._mark()
 

@@ -13,7 +13,7 @@ double-paying for any answer, and without hanging on a broken server.
   which the answers are counted as failed (never as refusals), with their reason,
   and left for the next run.
 - An endpoint that fails `down_after` attempts in a row with no answer in
-  between (and none for QUIET seconds) is given up: its remaining calls fail at
+  between, and none for QUIET seconds, is given up: its remaining calls fail at
   once with that reason instead of each waiting out every retry.
 - A server that returns fewer answers than `n` asked for keeps the ones it
   returned; the rest are asked one request each, and the model is remembered as
@@ -41,7 +41,9 @@ from helpers.llm.prices import Price
 from helpers.llm.throttle import ADAPTIVE_MAX, Throttle
 from helpers.llm.units import CachedModel, Unit
 
-QUIET = 30.0  # seconds without an answer before failures in a row mean "down"
+# Seconds without an answer (since the last one, or since the first attempt) before
+# failures in a row mean "down": long enough that retries ride out a short blip.
+QUIET = 15.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class Endpoint:
         self.throttle = Throttle(fixed, most=ADAPTIVE_MAX)
         self.streak = 0  # failed attempts since the last answer
         self.last_answer: float | None = None
+        self.first_attempt: float | None = None
         self.down: CallFailed | None = None
 
     def answered(self) -> None:
@@ -190,7 +193,8 @@ class Endpoint:
         if why.kind == "HTTP 429":  # being paced is not being down
             return
         self.streak += 1
-        quiet = self.last_answer is None or time.monotonic() - self.last_answer >= QUIET
+        now = time.monotonic()
+        quiet = now - (self.last_answer or self.first_attempt or now) >= QUIET
         if self.down is None and self.streak >= self.limits.down_after and quiet:
             since = "in this run" if self.last_answer is None else f"for {time.monotonic() - self.last_answer:.0f} s"
             self.give_up(f"gave up on {self.where}: {self.streak} attempts in a row failed and none answered "
@@ -292,6 +296,7 @@ async def execute(calls: list[Call], limits: Limits,
                 if len(call.units) > 1 and model.ignores_n:  # learned while this call waited
                     return one_by_one(call, call.units, group)
                 await gate.enter(call.est_tokens)
+                endpoint.first_attempt = endpoint.first_attempt or time.monotonic()
                 started = time.perf_counter()
                 try:
                     results = await _send(backend, call)

@@ -101,6 +101,11 @@ def parse_completion(kind: str, completion: Any, n: int, where: str) -> list[dic
 def _yes_no(choice: dict, where: str) -> dict[str, float]:
     logprobs = choice.get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if content == [] and choice.get("finish_reason") == "stop":
+        # Logprobs are supported, but the model ended its answer before a first token
+        # (llama.cpp with a chat template that does not suit the model does this).
+        raise CallFailed(f"{where} ended the answer before its first token, so there is no first-token "
+                         "distribution to read; check the server's chat template", kind="empty answer")
     if not content:
         raise UserError(f"{where} returned no logprobs; use --mode sample with this endpoint")
     first = content[0] if isinstance(content, list) else None

@@ -32,9 +32,7 @@ from helpers.llm.naming import OPENAI_URL, ModelSpec
 PROBE_MESSAGES = [{"role": "user", "content": "Reply with one word: is the sky blue?"}]
 CHECK_HEADER = "X-Exceptions-Check"
 PROBE_TIMEOUT = 5.0  # seconds per question; a server slower than this is taken as not answering
-REMEMBER = 30.0  # seconds one process trusts a fingerprint before asking again
 MANY_MODELS = 8  # a listing longer than this (a hosted router) is not part of the fingerprint
-_asked: dict[tuple[str, str], tuple[float, dict | None]] = {}
 
 
 def self_hosted(spec: ModelSpec) -> bool:
@@ -83,11 +81,13 @@ def ask(spec: ModelSpec) -> dict | None:
     try:
         with httpx.Client(timeout=PROBE_TIMEOUT, headers=headers) as client:
             listing = _json(client, "GET", f"{spec.base_url}/models", time.monotonic() + PROBE_TIMEOUT)
+            if listing is None:  # no model list: not a server to fingerprint, so no completion is spent
+                return None
             answer = _json(client, "POST", f"{spec.base_url}/chat/completions", time.monotonic() + PROBE_TIMEOUT,
                            json=probe)
     except (httpx.HTTPError, ValueError):
         return None
-    if listing is None or not isinstance(answer, dict):
+    if not isinstance(answer, dict):
         return None
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     return {"models": _entries(listing, spec.model), "model": answer.get("model"),
@@ -101,17 +101,16 @@ def fingerprint(said: dict) -> str:
 
 def current(spec: ModelSpec, cache, ask_server: bool = True) -> tuple[str | None, str | None]:
     """(fingerprint, note) of what the server at spec.base_url serves: asked now
-    (at most once per REMEMBER seconds per process), else the last one recorded in
-    `cache`. (None, note) if it was never asked: the answers keep their old identity."""
+    (once per opened cache, i.e. once per run or notebook step), else the last one
+    recorded in `cache`. (None, note) if it was never asked: the answers keep their
+    old identity."""
     record = cache.get(meta_key(spec)) or {}
     said = None
     if ask_server:
-        seen = _asked.get((spec.base_url, spec.model))
-        if seen is not None and time.monotonic() - seen[0] < REMEMBER:
-            said = seen[1]
-        else:
-            said = ask(spec)
-            _asked[(spec.base_url, spec.model)] = (time.monotonic(), said)
+        asked = cache.session.setdefault("served", {})
+        if (spec.base_url, spec.model) not in asked:
+            asked[spec.base_url, spec.model] = ask(spec)
+        said = asked[spec.base_url, spec.model]
     if said is None:
         last = record.get("current")
         if ask_server:

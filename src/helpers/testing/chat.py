@@ -59,6 +59,8 @@ class ChatReplies:
     _closing: threading.Event  # set by close(): sleeps end at once, so closing never waits on them
     _new_id: Callable[[str], str]
 
+    framing: int = 0
+
     def decide(self, body: dict) -> str:
         prompt = " ".join(_text(m.get("content")) for m in body.get("messages", []))
         return "Yes" if any(w in prompt for w in self.yes_words) else "No"
@@ -84,7 +86,9 @@ class ChatReplies:
                 entries = [{"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in top]
                 choice["logprobs"] = {"content": [{**entries[0], "top_logprobs": entries}]}
             choices.append(choice)
-        prompt = sum(count_tokens(_text(m.get("content"))) + 4 for m in body.get("messages", [])) + 3
+        # 4 tokens of chat-template framing per message and 3 for the reply; `framing`
+        # tokens more per message stand for another template (a restarted self-hosted server).
+        prompt = sum(count_tokens(_text(m.get("content"))) + 4 + self.framing for m in body.get("messages", [])) + 3
         completion = sum(count_tokens(t) for t in texts)
         return {"id": self._new_id("chatcmpl-"), "object": "chat.completion",
                 "created": int(time.time()), "model": body.get("model", ""), "choices": choices,

@@ -49,7 +49,8 @@ class FakeOpenAI(ChatReplies, Stores):
     seconds. batch_steps: GETs of a batch until it reports completed.
 
     Attributes a test may set: fail_next (statuses to answer first), logprobs (False:
-    ignore the logprobs a request asks for), ignore_n (True: one choice whatever n is).
+    ignore the logprobs a request asks for), ignore_n (True: one choice whatever n is),
+    framing (extra prompt tokens per message, as another chat template would add).
     """
 
     def __init__(self, api_key: str | None = None, yes_words: tuple[str, ...] = ("$10.01", "0.01 miles"),
@@ -68,6 +69,7 @@ class FakeOpenAI(ChatReplies, Stores):
         self.fail_next: list[int] = []  # HTTP status codes to return before answering
         self.logprobs = True  # False: behave like a server that ignores logprobs
         self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
+        self.framing = 0  # extra prompt tokens per message: as if restarted with another chat template
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
                                     "prompt_tokens", "completion_tokens", "connections"), 0)
         self.files: dict[str, dict] = {}
