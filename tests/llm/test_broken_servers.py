@@ -50,14 +50,16 @@ def test_a_wrong_reply_fails_its_calls_by_name_and_gives_up_soon(run_cli, behavi
         code, out, err, seconds = run(run_cli, server.base_url)
     assert code == 1 and "Traceback" not in err
     assert "calls: 0 made, 0 cached, 4 failed" in out
-    (line,) = reasons(out)
-    assert named in line, out
+    # Each call fails with the reply's fault, or (once the endpoint is given up) with
+    # "gave up", whose message names the last fault: either way the fault is named.
+    lines = reasons(out)
+    assert lines and all(named in line for line in lines), out
     # Three failed attempts in a row and no answer for QUIET (15 s) give the endpoint
     # up; without that every call would wait out all its retries.
     assert seconds < 15 + 20
 
 
-def test_a_hanging_server_is_given_up_within_one_deadline(run_cli):
+def test_a_hanging_server_is_given_up_within_its_stated_time(run_cli):
     with hostile.serve("hang") as server:
         code, out, err, seconds = run(run_cli, server.base_url, "--timeout", "2")
     assert code == 1 and "Traceback" not in err

@@ -196,7 +196,7 @@ class Endpoint:
         now = time.monotonic()
         quiet = now - (self.last_answer or self.first_attempt or now) >= QUIET
         if self.down is None and self.streak >= self.limits.down_after and quiet:
-            since = "in this run" if self.last_answer is None else f"for {time.monotonic() - self.last_answer:.0f} s"
+            since = "in this run" if self.last_answer is None else f"for {now - self.last_answer:.0f} s"
             self.give_up(f"gave up on {self.where}: {self.streak} attempts in a row failed and none answered "
                          f"{since} (last: {why.reason})")
 
