@@ -26,6 +26,7 @@ import random
 import re
 import secrets
 import sqlite3
+import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS answers (
     FOREIGN KEY (participant_id, scenario) REFERENCES assignments (participant_id, scenario)
 );
 """
+SCHEMA_STATEMENTS = [part.strip() + ";" for part in SCHEMA.split(";") if part.strip()]
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,7 @@ class SurveyStore:
         in the form to submit again."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as conn:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(SCHEMA)
-                conn.execute("BEGIN IMMEDIATE")
+            with closing(self._begin()) as conn:
                 try:
                     yield conn
                 except BaseException:
@@ -181,6 +179,36 @@ class SurveyStore:
                 conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             raise UserError(f"survey database {self.path}: not saved ({exc}); please submit again") from None
+
+    def _begin(self) -> sqlite3.Connection:
+        """A connection in WAL mode holding the write lock, with the tables in place.
+
+        Busy waits are SQLite's (busy_timeout) where it waits, but some steps report
+        "locked" at once instead: switching a file to WAL while another connection is
+        in it, or upgrading a read snapshot that another writer made stale. Nothing is
+        written before the lock is held, so those steps start over, within the same
+        timeout. The tables are created inside the lock: on a fresh file every first
+        participant races to create them."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            conn = self._connect()
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in SCHEMA_STATEMENTS:
+                    conn.execute(statement)
+                return conn
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005 + 0.02 * random.random())
+            except BaseException:
+                conn.close()
+                raise
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Rows of a query; [] when the database does not exist yet (never creates it)."""
