@@ -27,23 +27,36 @@ $(STAMP): pyproject.toml
 # The compatibility suite (tests/compat/) runs the CLI against a real
 # OpenAI-compatible server nobody here wrote: llama-cpp-python's, on the offline
 # model's GGUF. pip compiles llama.cpp for it (about 20 CPU-minutes: 10-20 minutes
-# on 2 cores, once; pip then keeps the wheel in its cache), so it gets a venv of
-# its own. The version is in the stamp's name, so changing the pin rebuilds it.
-# The tests find it at $(LLAMA_VENV)/bin/python (or $$EXCEPTIONS_LLAMA_PYTHON)
-# and fail, not skip, without it.
+# on 2 cores, once), so it gets a venv of its own. The version is in the stamp's
+# name, so changing the pin rebuilds it. The tests find it at
+# $(LLAMA_VENV)/bin/python (or $$EXCEPTIONS_LLAMA_PYTHON) and fail, not skip, without it.
+#
+# The build is portable (GGML_NATIVE=OFF: AVX2, no AVX-512 or AMX): a native
+# build uses every instruction the compiler sees on the CPU, and on a machine
+# whose CPU lists AMX the server died with SIGILL at its first completion. The
+# wheel is kept under LLAMA_WHEELS (outside the checkout, so fresh clones reuse
+# it) and installed from there, never from pip's cache of earlier native builds.
 LLAMA_VENV    := .venv-llama
 LLAMA_VERSION := 0.3.36
-LLAMA_STAMP   := $(LLAMA_VENV)/.installed-$(LLAMA_VERSION)
+LLAMA_FLAGS   := -DGGML_NATIVE=OFF
+LLAMA_WHEELS  ?= $(HOME)/.cache/exceptions-workspace/llama-cpp-python-$(LLAMA_VERSION)-portable
+LLAMA_STAMP   := $(LLAMA_VENV)/.installed-$(LLAMA_VERSION)-portable
 NPROC         := $(shell nproc 2>/dev/null || echo 2)
 
 compat-server: $(LLAMA_STAMP)
 
 $(LLAMA_STAMP):
-	@echo "building llama-cpp-python $(LLAMA_VERSION) into $(LLAMA_VENV) (compiles llama.cpp, 10-20 min on 2 cores; once)"
 	test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
 	$(LLAMA_VENV)/bin/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(LLAMA_VENV)/bin/python -m pip install --quiet \
-	  'llama-cpp-python[server]==$(LLAMA_VERSION)'
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (compiles llama.cpp, 10-20 min on 2 cores; once per machine)"; \
+	  mkdir -p $(LLAMA_WHEELS) && \
+	  CMAKE_ARGS="$(LLAMA_FLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(LLAMA_VENV)/bin/python -m pip wheel \
+	    --quiet --no-cache-dir --no-deps -w $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)' || exit 1; \
+	fi
+	$(LLAMA_VENV)/bin/python -m pip uninstall --quiet --yes llama-cpp-python 2>/dev/null || true
+	$(LLAMA_VENV)/bin/python -m pip install --quiet --find-links $(LLAMA_WHEELS) \
+	  --only-binary llama-cpp-python 'llama-cpp-python[server]==$(LLAMA_VERSION)'
 	touch $@
 
 report: $(STAMP) $(REPORTS)
