@@ -203,7 +203,7 @@ class SurveyStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 conn.close()
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.005 + 0.02 * random.random())
             except BaseException:
