@@ -183,7 +183,7 @@ def test_a_model_past_its_shutdown_date_answers_404():
 
 
 def test_o3_mini_is_gone_by_the_real_date():
-    with FakeOpenAI() as server:  # today: the real date, after 2026-10-23
+    with FakeOpenAI() as server:  # today: the catalogue's day, after 2026-10-23
         assert server.today > datetime.date(2026, 10, 23)
         assert refusal(server, model="o3-mini")[1]["code"] == "model_not_found"
 

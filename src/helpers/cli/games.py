@@ -14,7 +14,7 @@ import argparse
 import pandas as pd
 
 from helpers.cli.option import add_options
-from helpers.cli.params import GAMES_COMMON, GAMES_OPTIMAL, GAMES_RUN, GAMES_SYNTH
+from helpers.cli.params import GAMES_COMMON, GAMES_OPTIMAL, GAMES_RUN, GAMES_SYNTH, capability_overrides
 
 
 def add_parser(commands) -> None:
@@ -80,7 +80,9 @@ def cmd_run(args) -> int:
 
     settings = games.all_settings(_load(args))
     config = AskConfig(models=tuple(args.models), samples=args.samples,
-                       temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url)
+                       temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,
+                       reasoning_effort=args.reasoning_effort, reasoning_budget=args.reasoning_budget,
+                       capabilities=capability_overrides(args.capabilities))
     answers, result = play.play(config, settings)
     decisions = play.decisions(settings)
     rates = measures.cooperation_rates(answers, decisions)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.cli.option import add_options
-from helpers.cli.params import RUN_AND_ESTIMATE, RUN_ONLY
+from helpers.cli.params import RUN_AND_ESTIMATE, RUN_ONLY, capability_overrides
 from helpers.errors import UserError
 
 TABLE_COLUMNS = ["model", "variant", "scenario", "level", "n", "refusal_rate", "se",
@@ -52,7 +52,8 @@ def _setup(args: argparse.Namespace):
         variants_file=args.variants_file, mode=args.mode, samples=args.samples,
         temperature=args.temperature, max_tokens=args.max_tokens,
         reasoning_tokens=args.reasoning_tokens, base_url=args.base_url, timeout=args.timeout,
-        levels=tuple(args.levels) if args.levels else None,
+        levels=tuple(args.levels) if args.levels else None, reasoning_effort=args.reasoning_effort,
+        reasoning_budget=args.reasoning_budget, capabilities=capability_overrides(args.capabilities),
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
     for message in config.warnings():

@@ -221,6 +221,23 @@ def lesson(param: str | None, code: str | None, message: str) -> dict[str, Any] 
     return None
 
 
+def adaptation(changes: dict[str, Any]) -> str:
+    """What a run does differently after a lesson, in words."""
+    said = []
+    for key, value in changes.items():
+        if key == "token_limit":
+            said.append(f"sending `{value}` instead")
+        elif key == "temperature":
+            said.append("leaving the temperature at its default (1)")
+        elif key == "n":
+            said.append("one request per answer")
+        elif key == "logprobs":
+            said.append("no logprobs (exact mode needs them)")
+        elif key == "efforts":
+            said.append(f"reasoning efforts {', '.join(value) or '(none)'} only")
+    return "; ".join(said) or "adapted"
+
+
 def _meta_key(identity_digest: str) -> str:
     return f"meta:capabilities:{identity_digest}"
 

@@ -73,7 +73,8 @@ def ask_config(agent_models: list[Agent], samples: int, params: EconParams) -> A
     """How every agent is asked: answers per item and the sampling settings."""
     models = tuple(dict.fromkeys(a.model for a in agent_models))  # one model asked once, whatever its labels
     return AskConfig(models=models, samples=samples, temperature=params.temperature,
-                     max_tokens=params.max_tokens, base_url=params.base_url)
+                     max_tokens=params.max_tokens, base_url=params.base_url,
+                     reasoning_effort=params.reasoning_effort, reasoning_budget=params.reasoning_budget)
 
 
 def ask(config: AskConfig, items: list, params: EconParams, *, make_calls: bool, title: str

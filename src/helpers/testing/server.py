@@ -8,7 +8,7 @@ jobs, and the models (list and retrieve, with `shutdown_date`), all kept in memo
 The models it knows are in `catalogue` (helpers.testing.catalogue; per server,
 settable): today's reasoning models refuse max_tokens, temperature and logprobs
 as OpenAI's do and bill reasoning tokens; a model past its shutdown date, as
-seen from `today` (settable; the real date unless set), answers 404. A model
+seen from `today` (settable; CATALOGUE_DAY unless set), answers 404. A model
 outside the catalogue is answered without any of these rules, as vLLM or
 llama.cpp would.
 
@@ -50,6 +50,9 @@ __all__ = ["DEFAULT_CATALOGUE", "FAULTS", "FT_STEPS", "MODERATION_ERROR", "REASO
            "_text", "count_tokens", "main"]
 
 
+CATALOGUE_DAY = datetime.date(2026, 12, 5)  # the day docs/sources/openai-api-2026-12.md was read
+
+
 class FakeOpenAI(ChatReplies, Stores):
     """The server. Use `with FakeOpenAI() as server:` (or `.start()` ... `.close()`).
 
@@ -86,7 +89,7 @@ class FakeOpenAI(ChatReplies, Stores):
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
                                     "prompt_tokens", "completion_tokens", "connections", "rejected"), 0)
         self.catalogue = DEFAULT_CATALOGUE if catalogue is None else catalogue
-        self.today = today  # None: the real date, whatever day it is when asked
+        self.today = today  # None: CATALOGUE_DAY, the day the catalogue describes
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
         self.jobs: dict[str, dict] = {}
@@ -149,7 +152,10 @@ class FakeOpenAI(ChatReplies, Stores):
 
     @property
     def today(self) -> datetime.date:
-        return self._today or datetime.date.today()
+        # The catalogue describes the API as it was on one day; playing that day unless
+        # told otherwise keeps tests that use the paper's models from breaking the day
+        # the real ones shut down.
+        return self._today or CATALOGUE_DAY
 
     @today.setter
     def today(self, day: datetime.date | None) -> None:
