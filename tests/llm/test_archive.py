@@ -106,8 +106,10 @@ def test_an_answer_already_in_the_cache_is_kept_and_reported(archive, tmp_path, 
 
 
 def test_twin_entries_become_one_row(tmp_path, entries):
-    manifest = export(tmp_path / "twins", [*entries, entries[0]], tmp_path)
-    assert manifest["answers"] == 3 and len(verify(tmp_path / "twins").rows) == 3
+    twin = Entry(entries[0].unit, entries[0].answer, {"note": "twin"})
+    manifest = export(tmp_path / "twins", [entries[0], entries[1], twin, entries[2]], tmp_path)
+    rows = verify(tmp_path / "twins").rows
+    assert manifest["answers"] == 3 and [r["note"] for r in rows] == ["n0", "n1", "n2"], "the first kept, in order"
 
 
 def test_an_answer_json_cannot_carry_unchanged_is_refused(tmp_path, entries):

@@ -169,10 +169,12 @@ def write(folder: Path, entries: list[Entry], *, labels: dict[str, str], meta: d
     the archive -> source); about: what the manifest also says (study, selection,
     answers planned); readme: the archive's README.md from the manifest so far.
     """
-    unique = list({e.unit.key: e for e in reversed(entries)}.values())[::-1]
-    rows = [_row(e, labels) for e in unique]
+    unique: dict[str, Entry] = {}
+    for entry in entries:  # twin units (one key, e.g. two variants asking alike) are one answer
+        unique.setdefault(entry.unit.key, entry)
+    rows = [_row(e, labels) for e in unique.values()]
     table = pa.Table.from_pylist(rows, schema=schema(labels))
-    created = [e.answer["created"] for e in unique if isinstance(e.answer.get("created"), (int, float))]
+    created = [e.answer["created"] for e in unique.values() if isinstance(e.answer.get("created"), (int, float))]
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "created": _utc(time.time()),
         "workspace": workspace(), **about, "labels": labels, "answers": len(rows),
