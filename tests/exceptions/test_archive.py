@@ -40,6 +40,8 @@ def export_then_replay(run_cli, monkeypatch, tmp_path, args, server=None):
     code, out, err = run_cli("archive", "import", str(tmp_path / "archive"))
     assert code == 0, err
     assert f"{answers} added, 0 already present, 0 differing" in out
+    code, out, err = run_cli("archive", "import", str(tmp_path / "archive"))
+    assert code == 0 and f"0 added, {answers} already present, 0 differing" in out, out + err
     code, out, err = run_cli("run", *args, "--out", str(tmp_path / "after.csv"))
     assert code == 0, out + err
     assert calls_line(out) == f"calls: 0 made, {answers} cached, 0 failed"

@@ -111,15 +111,17 @@ README = """\
 # Model answers of the exceptions study: a replication archive
 
 Written by `python -m helpers archive export` (exceptions workspace {version}, commit
-{commit}) on {created}: {answers} cached answers of {models}. manifest.json says which
-run they answer (`selection`), when they were made and each file's SHA-256.
+{commit}) on {created}.
+
+Answers: {answers} ({models}). manifest.json says which run they answer (`selection`),
+when they were made and each file's size and SHA-256.
 
 ## Files
 
 - `answers.parquet`: one row per answer. `key` is its cache key: the SHA-256 of the
   model's `identity`, the `kind` of call (yes_no: first-token P(yes), P(no); generate:
-  a sampled text) and the `request` body as sent (JSON), then `-` and the `sample`
-  index. `seed` is the seed that sample's own request carries (when several samples
+  a sampled text) and the `request` body as sent but for `n` and `seed` (JSON), then
+  `-` and the `sample` index. `seed` is the seed that sample's own request carries (when several samples
   shared one request through `n`, it carried the first one's). `variant`, `scenario`,
   `level` (1 = the most severe exception), `turn` (of a chain of thought; empty for
   one-question variants) and `decision` (parsed from a text that decides: yes, no or
