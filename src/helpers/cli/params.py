@@ -74,6 +74,8 @@ REASONING_TOKENS = Option("reasoning-tokens", "int", "length limit of each reaso
                           "variant such as cot", default=256, low=1, high=MAX_TOKENS)
 BATCH = Option("batch", "bool", "use OpenAI's Batch API (half price, slower)", default=False)
 TABLE_OUT = Option("out", "path", "write the bucket table (.csv or .parquet)", suffixes=(".csv", ".parquet"))
+ARCHIVE_OUT = Option("out", "path", "the folder to write the archive to (new, or empty)", required=True,
+                     metavar="DIR")
 RESPONSES_OUT = Option("responses", "path", "write every answer, one row each (.csv or .parquet)",
                        suffixes=(".csv", ".parquet"))
 EXAMPLES = Option("examples", "int", "sampled answers per variant shown in an answer viewer", default=2,
@@ -144,6 +146,9 @@ RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMP
                     REASONING_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY, SCENARIOS, SCENARIO, LEVEL,
                     BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH)
 RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
+# An export takes the run's options, so the run's command line selects its answers
+# (the pacing options among them change nothing: no call is made).
+ARCHIVE_EXPORT = RUN_AND_ESTIMATE + (ARCHIVE_OUT,)
 FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, BASE, DRY_RUN,
                 DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS)
 GAMES_COMMON = (GAMES_FILE, GAME)

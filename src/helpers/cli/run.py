@@ -37,7 +37,9 @@ def _write(table: pd.DataFrame, out: Path) -> None:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}; choose another path") from None
 
 
-def _setup(args: argparse.Namespace):
+def setup(args: argparse.Namespace):
+    """(the chosen scenarios, the RunConfig, the pacing Limits) of run-style arguments;
+    `run`, `estimate` and `archive export` select the same answers from the same options."""
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
     from helpers.llm.engine import Limits
@@ -64,7 +66,7 @@ def _setup(args: argparse.Namespace):
 def cmd_estimate(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
 
-    chosen, config, limits = _setup(args)
+    chosen, config, limits = setup(args)
     guess = experiment.estimate(config, chosen, limits, batch=args.batch)
     print(guess.table())
     for note in guess.notes:
@@ -98,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
     from helpers.exceptions import stats
 
-    chosen, config, limits = _setup(args)
+    chosen, config, limits = setup(args)
     bar = _TerminalProgress()
     try:
         result = experiment.run(config, chosen, limits=limits, batch=args.batch,

@@ -4,6 +4,8 @@ through (cache lookup, n-requests, pacing and retries, or the Batch API).
 
 This layer knows nothing of scenarios, human data or games: a study hands it
 Units (a model, a kind of answer, messages, sampling settings, sample indices).
+Replication archives of cached answers (archive, archive_check) are imported by
+name, so that pyarrow is loaded only when one is written or read.
 """
 
 from helpers.llm import prices

@@ -114,12 +114,19 @@ def fingerprint(said: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def never_ask(cache) -> None:
+    """Take every server to serve what it served when last asked, without asking,
+    for as long as this opened cache is used (an archive export reaches no server)."""
+    cache.session["ask"] = False
+
+
 def current(spec: ModelSpec, cache, ask_server: bool = True) -> tuple[str | None, str | None]:
     """(fingerprint, note) of what the server at spec.base_url serves: asked now
     (once per opened cache, i.e. once per run or notebook step), else the last one
     recorded in `cache`. (None, note) if it was never asked: the answers keep their
     old identity."""
     record = cache.get(meta_key(spec)) or {}
+    ask_server = ask_server and cache.session.get("ask", True)
     said = None
     if ask_server:
         asked = cache.session.setdefault("served", {})

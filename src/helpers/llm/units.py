@@ -158,6 +158,11 @@ class CachedModel:
                                or (self.caps is not None and not self.caps.n))
         return self._ignores_n
 
+    def meta_keys(self) -> list[str]:
+        """The cache's "meta:" entries that belong to this model: what its server was
+        last seen serving (which its identity depends on) and whether it ignores `n`."""
+        return [*([served.meta_key(self.spec)] if served.self_hosted(self.spec) else []), self._n_key]
+
     def remember_ignores_n(self) -> None:
         self._ignores_n = True
         self.cache.put_meta(self._n_key, {"ignores_n": True, "at": time.time()})
