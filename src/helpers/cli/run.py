@@ -119,8 +119,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.responses)} answers to {args.responses}")
     spent = result.progress
     cost = f"${table['cost_usd'].sum():.4f}" if table["cost_usd"].notna().all() else "unknown"
+    thinking = int(result.responses["reasoning_tokens"].sum())  # part of the completion tokens
+    of_them = f" ({thinking} of them reasoning)" if thinking else ""
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
-          f"completion; cost of these answers: {cost}; retries: {spent.retries}")
+          f"completion{of_them}; cost of these answers: {cost}; retries: {spent.retries}")
     print("\n".join(result.stats.lines()))
     # 1: some answers failed or were not kept (the lines above say why; a rerun makes them).
     return 0 if result.stats.complete else 1
