@@ -40,6 +40,7 @@ def _write(table: pd.DataFrame, out: Path) -> None:
 def _setup(args: argparse.Namespace):
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
+    from helpers.llm import lifecycle
     from helpers.llm.engine import Limits
 
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
@@ -55,7 +56,7 @@ def _setup(args: argparse.Namespace):
         levels=tuple(args.levels) if args.levels else None,
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
-    for message in config.warnings():
+    for message in config.warnings() + lifecycle.warnings(config.models, base_url=config.base_url):
         print(f"warning: {message}", file=sys.stderr)
     return chosen, config, limits
 
