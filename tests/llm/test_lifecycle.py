@@ -142,15 +142,21 @@ def test_a_server_of_ones_own_shuts_nothing_down(day):
 
 
 def test_local_models_ask_nothing_and_open_nothing(day, monkeypatch, tmp_path):
-    from helpers.cli.main import _parser
-    from helpers.cli.run import _setup
-
     with Listing({"gpt-4o-mini": "2027-01-14"}) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         assert lifecycle.warnings(["local/smollm2-135m-instruct"]) == []
-        _setup(_parser().parse_args(["run", "--model", "local/smollm2-135m-instruct"]))
-        assert server.asked == []
-    assert not (tmp_path / "cache" / "calls").exists(), "no cache was opened"
+        assert not (tmp_path / "cache" / "calls").exists(), "no cache was opened"
+        assert lifecycle.warnings(["local/smollm2-135m-instruct", "openai/gpt-4o-mini"])
+        assert len(server.asked) == 1, "the stand-in would have seen a request"
+
+
+@pytest.mark.slow  # reads the offline model's tokenizer (converted on first use)
+def test_an_estimate_of_local_models_warns_of_nothing(day, monkeypatch, run_cli):
+    with Listing({"gpt-4o-mini": "2027-01-14"}) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        code, out, err = run_cli("estimate", "--model", "local/smollm2-135m-instruct", "--scenario", "hospitality")
+        assert code == 0, err
+        assert server.asked == [] and "warning" not in err
 
 
 def test_run_and_games_run_print_the_warning_on_stderr(day, run_cli):
