@@ -3,7 +3,7 @@
     python -m helpers finetune --kind explanations --scenario grocery_prices --size 50 \\
         --base local/smollm2-135m-instruct
     python -m helpers finetune --human data/human_responses.csv --kind labels \\
-        --scenario hospitality --base openai/gpt-4o-mini-2024-07-18 --dry-run
+        --scenario hospitality --base openai/gpt-4o-2024-08-06 --dry-run
 
 It builds the dataset, validates it and prints what training would take, then
 trains: a LoRA adapter on the CPU for local/ bases, a job on OpenAI's service for

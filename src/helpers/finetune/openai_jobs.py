@@ -127,7 +127,7 @@ def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | Non
            metadata: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Validate, upload and start a fine-tuning job; returns its saved record.
 
-    base: openai/<model> to fine-tune (e.g. openai/gpt-4o-mini-2024-07-18).
+    base: openai/<model> to fine-tune (e.g. openai/gpt-4o-2024-08-06, the paper's base).
     hyperparameters: n_epochs, batch_size, learning_rate_multiplier (default: the
     service's 'auto'). A job for the same file, base, settings and endpoint that
     is still running or has succeeded is returned instead of starting another.
