@@ -80,11 +80,11 @@ def cmd_run(args) -> int:
     from helpers.llm import lifecycle
     from helpers.llm.asking import AskConfig
 
+    for message in lifecycle.warnings(args.models, base_url=args.base_url):
+        print(f"warning: {message}", file=sys.stderr)
     settings = games.all_settings(_load(args))
     config = AskConfig(models=tuple(args.models), samples=args.samples,
                        temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url)
-    for message in lifecycle.warnings(config.models, base_url=config.base_url):
-        print(f"warning: {message}", file=sys.stderr)
     answers, result = play.play(config, settings)
     decisions = play.decisions(settings)
     rates = measures.cooperation_rates(answers, decisions)
