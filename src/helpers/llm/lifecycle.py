@@ -4,7 +4,7 @@ The date comes from the endpoint when it can be asked: `GET {base_url}/models`
 lists each model with an optional `shutdown_date` ("YYYY-MM-DD", or null when
 none is announced). The listing is asked once per endpoint per day, with a short
 timeout and no retries, and kept in the answer cache's meta entries (never the
-API key), so a second run that day asks nothing. Whatever goes wrong (no key for
+API key), so a second run that day asks nothing, even when the first was refused. Whatever goes wrong (no key for
 api.openai.com, a server that is down, a 404 from a server that lists no models,
 a reply that is not a listing) falls back quietly to models.toml's `shutdown`,
 copied from OpenAI's deprecations page. A fine-tuned model (ft:BASE:...) takes
