@@ -10,6 +10,7 @@ Registered in cli/main.py; the options are defined in cli/params.py; every bad a
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 
@@ -76,8 +77,11 @@ def cmd_run(args) -> int:
     from helpers.economics import games
     from helpers.economics import measures
     from helpers.economics import play
+    from helpers.llm import lifecycle
     from helpers.llm.asking import AskConfig
 
+    for message in lifecycle.warnings(args.models, base_url=args.base_url):
+        print(f"warning: {message}", file=sys.stderr)
     settings = games.all_settings(_load(args))
     config = AskConfig(models=tuple(args.models), samples=args.samples,
                        temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,

@@ -88,7 +88,8 @@ MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.c
 
 # -- fine-tuning ----------------------------------------------------------------------
 SEED = Option("seed", "int", "random seed of the data draw and of training", default=0, low=0, high=MAX_SEED)
-BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service)",
+BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service, "
+              "no new jobs after models.toml's fine_tuning_ends)",
               required=True, metavar="MODEL")
 KIND = Option("kind", "choice", "labels: answer Yes/No only; explanations: the decision and the "
               "participant's reason", choices=TRAINING_KINDS)
@@ -130,7 +131,7 @@ TIES = Option("ties", "choice", "tied optima: draw again (skip) or answer one at
               choices=("skip", "random"))
 SYNTH_OUT = Option("out", "path", "output .jsonl file", suffixes=(".jsonl",), required=True)
 ANSWERS_OUT = Option("out", "path", "write the answers (.csv or .parquet)", suffixes=(".csv", ".parquet"))
-OTHER_MODEL = Option("model", "str", "another agent to measure besides the offline ones (e.g. openai/gpt-4o-mini), "
+OTHER_MODEL = Option("model", "str", "another agent to measure besides the offline ones (e.g. openai/gpt-6-luna), "
                      "repeatable", default=(), repeat=True, metavar="M", dest="models")
 TRAIN_SIZE = Option("train-size", "int", "synthetic examples per agent type", default=64, low=1, high=MAX_COUNT)
 TRAIN_EPOCHS = Option("train-epochs", "int", "passes over the synthetic data", default=2, low=1, high=100)

@@ -42,6 +42,7 @@ def setup(args: argparse.Namespace):
     `run`, `estimate` and `archive export` select the same answers from the same options."""
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
+    from helpers.llm import lifecycle
     from helpers.llm.engine import Limits
 
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
@@ -58,7 +59,7 @@ def setup(args: argparse.Namespace):
         reasoning_budget=args.reasoning_budget, capabilities=capability_overrides(args.capabilities),
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
-    for message in config.warnings():
+    for message in config.warnings() + lifecycle.warnings(config.models, base_url=config.base_url):
         print(f"warning: {message}", file=sys.stderr)
     return chosen, config, limits
 

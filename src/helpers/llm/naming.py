@@ -42,7 +42,7 @@ def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
     if not sep or not model or provider not in PROVIDERS:
         raise UserError(
             f"model '{name}' must be named provider/model with provider one of "
-            f"{', '.join(PROVIDERS)}, e.g. {DEFAULT_MODEL} or openai/gpt-4o-mini"
+            f"{', '.join(PROVIDERS)}, e.g. {DEFAULT_MODEL} or openai/gpt-6-luna"
         )
     if provider == "local":
         local_model.check_name(model)

@@ -24,6 +24,7 @@ from helpers.llm.capabilities import EFFORTS
 from helpers.notebook.comparison import HumanSide
 from helpers.notebook.params import NotebookParams, check_run_arguments
 from helpers.notebook.progress import ProgressBar
+from helpers.notebook.shutdowns import shutdown_callout
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ class Run:
 
     def report(self, note: str = ""):
         """The estimate (what the run needs and costs before the button), the run's
-        `calls: X made, Y cached, Z failed` line and what is not cached yet."""
+        `calls: X made, Y cached, Z failed` line and what is not cached yet, below a
+        warning for any openai/ model OpenAI shuts down."""
         import marimo as mo
 
         config, stats = self.plan.config, self.result.stats
@@ -179,7 +181,7 @@ class Run:
                          f"each bucket**, reasoning turns of at most {config.reasoning_tokens} tokens.")
         missing = f" {stats.missing} calls are not cached yet: press the run button to make them." if stats.missing else ""
         lines.append(f"`{stats.line()}`{note}.{missing}{call_details(stats)}")
-        return mo.md("\n\n".join(lines))
+        return mo.vstack([shutdown_callout(config.models, config.base_url), mo.md("\n\n".join(lines))])
 
 
 def call_details(stats) -> str:
