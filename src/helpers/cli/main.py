@@ -1,8 +1,10 @@
 """`python -m helpers`: scripted runs from the shell.
 
     python -m helpers run --model local/smollm2-135m-instruct --mode exact
-    python -m helpers run --model openai/gpt-4o-mini --mode sample --samples 20 --out out.csv
-    python -m helpers archive export --model openai/gpt-4o-mini --mode sample --samples 20 --out answers/
+    python -m helpers run --model openai/gpt-6-luna --mode sample --samples 20 \
+        --reasoning-effort none --out out.csv
+    python -m helpers archive export --model openai/gpt-6-luna --mode sample --samples 20 \
+        --reasoning-effort none --out answers/
 
 Every problem with the arguments or the input files is one line on stderr
 (`error: ...`) and exit status 2, never a traceback.
