@@ -160,14 +160,7 @@ def test_an_estimate_of_local_models_warns_of_nothing(day, monkeypatch, run_cli)
 
 
 def test_run_and_games_run_print_the_warning_on_stderr(day, run_cli):
-    class Dated(FakeOpenAI):
-        def _route(self, method, path, query, body):
-            if method == "GET" and path.rstrip("/") == "/v1/models":
-                return 200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 0,
-                                                         "owned_by": "x", "shutdown_date": "2027-02-01"}]}, {}
-            return super()._route(method, path, query, body)
-
-    with Dated() as server:
+    with FakeOpenAI(catalogue={"gpt-4o-mini": {"shutdown_date": "2027-02-01"}}) as server:
         code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
                                  "--scenario", "hospitality", "--level", "1")
         assert code == 0, err

@@ -11,14 +11,9 @@ from helpers.testing.server import FakeOpenAI
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Dated(FakeOpenAI):
-    """The test server, listing gpt-4o-mini with a shutdown date."""
-
-    def _route(self, method, path, query, body):
-        if method == "GET" and path.rstrip("/") == "/v1/models":
-            return 200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 0,
-                                                     "owned_by": "x", "shutdown_date": "2027-02-01"}]}, {}
-        return super()._route(method, path, query, body)
+def dated() -> FakeOpenAI:
+    """The test server, listing gpt-4o-mini (an old-style model) with a shutdown date."""
+    return FakeOpenAI(catalogue={"gpt-4o-mini": {"shutdown_date": "2027-02-01"}})
 
 
 def test_the_callout_holds_one_line_per_dated_model():
@@ -30,7 +25,7 @@ def test_the_callout_holds_one_line_per_dated_model():
 
 
 def test_a_run_notebook_shows_the_warning_above_its_report(tmp_path):
-    with Dated() as server:
+    with dated() as server:
         page = export(REPO / "notebooks/01_baseline.py", tmp_path / "01.html", "--model", "openai/gpt-4o-mini",
                       "--base-url", server.base_url, "--scenario", "hospitality")
     assert errors(page) == []
