@@ -43,7 +43,7 @@ def _():
     widgets (or `--labels-size 303 --epochs 3`) restore the paper's sizes. Training happens on this machine: LoRA adapters
     of the offline model (`helpers.finetune.lora`). To fine-tune on OpenAI's service instead,
     run `python -m helpers finetune --base openai/gpt-4o-2024-08-06 --kind explanations
-    --scenario ID` and measure the printed `openai/ft:...` model like any other.
+    --scenario ID` (OpenAI takes new jobs until 2027-01-06) and measure the printed `openai/ft:...` model like any other.
     """)
     return
 

@@ -149,6 +149,7 @@ def _(models_box, params, samples_slider, trained):
     _agents = econ_agents.agent_list(trained, models_box.value.split(","))
     labels = {a.model: a.label for a in _agents}
     ask_config = checked(econ_agents.ask_config, _agents, samples_slider.value, params)
+    econ_agents.shutdowns(ask_config)
     return ask_config, labels
 
 

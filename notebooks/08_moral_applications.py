@@ -134,7 +134,7 @@ def _(params, samples_slider, train_note, trained):
     labels = {a.model: a.label for a in agent_list}
     ask_config = checked(econ_agents.ask_config, agent_list, samples_slider.value, params)
     mo.vstack([mo.md("## 3. Agents"), mo.md(econ_agents.training_status(trained, train_note, "Only the base model plays below.")),
-               mo.ui.table(agents.describe(agent_list), selection=None)])
+               mo.ui.table(agents.describe(agent_list), selection=None), econ_agents.shutdowns(ask_config)])
     return agent_list, ask_config, labels
 
 

@@ -19,10 +19,13 @@ def models_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path, monkeypatch, models_dir):
-    """Every test gets its own empty call cache and records, and no credentials from the shell."""
+    """Every test gets its own empty call cache and records, a fixed today, and no credentials from the shell."""
     monkeypatch.setenv("EXCEPTIONS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("EXCEPTIONS_RECORDS", str(tmp_path / "records"))
     monkeypatch.setenv("EXCEPTIONS_MODELS", str(models_dir))
+    # Shutdown warnings and the fine-tuning cut-off depend on the date: tests see the
+    # day models.toml's dates were read, not a clock that would fail them next month.
+    monkeypatch.setenv("EXCEPTIONS_TODAY", "2026-12-05")
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(var, raising=False)
     yield

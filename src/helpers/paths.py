@@ -65,6 +65,11 @@ def prices_file() -> Path:
     return home() / "prices.toml"
 
 
+def models_file() -> Path:
+    """How openai/ models take requests and when they shut down (models.toml)."""
+    return home() / "models.toml"
+
+
 def games_file() -> Path:
     """The economic games (games.toml) at the workspace root."""
     return home() / "games.toml"

@@ -12,6 +12,7 @@ GROUPS = {name: value for name, value in vars(params).items()
           if isinstance(value, tuple) and value and all(isinstance(o, Option) for o in value)}
 ENTRY_POINTS = {
     "run": params.RUN_AND_ESTIMATE + params.RUN_ONLY, "estimate": params.RUN_AND_ESTIMATE,
+    "archive export": params.ARCHIVE_EXPORT,
     "finetune": params.FINETUNE_CLI, "games optimal": params.GAMES_COMMON + params.GAMES_OPTIMAL,
     "games synth": params.GAMES_COMMON + params.GAMES_SYNTH, "games run": params.GAMES_COMMON + params.GAMES_RUN,
     "NotebookParams": params.NOTEBOOK + params.TRAINING, "EconParams": params.ECONOMICS,
@@ -49,11 +50,11 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 def test_run_without_options_is_the_library_default_run():
-    from helpers.cli.run import _setup
+    from helpers.cli.run import setup
     from helpers.exceptions.experiment import RunConfig
     from helpers.llm.engine import Limits
 
-    _, config, limits = _setup(_args("run"))
+    _, config, limits = setup(_args("run"))
     assert config == RunConfig()
     assert limits == Limits()
 

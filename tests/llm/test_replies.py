@@ -47,8 +47,22 @@ def test_more_choices_than_asked_are_cut():
 
 def test_missing_usage_is_zero_not_a_failure():
     body = {"choices": [{"message": {"content": "No"}}]}
-    assert parse_completion("generate", body, 1, "w") == [{"prompt_tokens": 0.0, "completion_tokens": 0.0,
-                                                           "text": "No"}]
+    assert parse_completion("generate", body, 1, "w") == [{
+        "prompt_tokens": 0.0, "completion_tokens": 0.0, "reasoning_tokens": 0.0, "response_model": None,
+        "system_fingerprint": None, "finish_reason": None, "text": "No"}]
+
+
+def test_reasoning_tokens_model_and_fingerprint_are_kept_per_answer():
+    body = {"model": "gpt-6-luna-2026-09-30", "system_fingerprint": "fp_1",
+            "choices": [{"index": i, "message": {"content": "Yes."}, "finish_reason": "stop"} for i in range(2)],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 100, "completion_tokens_details": {"reasoning_tokens": 96}}}
+    results = parse_completion("generate", body, 2, "w")
+    assert [r["reasoning_tokens"] for r in results] == [48.0, 48.0]
+    assert results[0]["completion_tokens"] == 50.0 and results[0]["finish_reason"] == "stop"
+    assert results[1]["response_model"] == "gpt-6-luna-2026-09-30" and results[1]["system_fingerprint"] == "fp_1"
+    body["usage"]["completion_tokens_details"]["reasoning_tokens"] = "many"
+    with pytest.raises(CallFailed, match="reasoning_tokens"):
+        parse_completion("generate", body, 2, "w")
 
 
 def test_yes_no_reads_top_logprobs_and_rejects_bad_entries():

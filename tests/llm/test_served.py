@@ -20,7 +20,8 @@ def test_another_chat_template_gets_fresh_answers_and_the_old_ones_stay(run_cli)
     with FakeOpenAI() as server:
         code, out, _ = run(run_cli, server.base_url)
         assert code == 0 and "calls: 6 made, 0 cached, 0 failed" in out
-        assert len(server.checks) == 2, "one check per run: GET /models and one completion"
+        # One check per run (GET /models and one completion), and the day's shutdown dates (GET /models).
+        assert len(server.checks) == 3
         code, out, _ = run(run_cli, server.base_url)
         assert "calls: 0 made, 6 cached, 0 failed" in out
         server.framing = 2  # as if restarted with a template that frames each message differently

@@ -3,7 +3,7 @@
     python -m helpers finetune --kind explanations --scenario grocery_prices --size 50 \\
         --base local/smollm2-135m-instruct
     python -m helpers finetune --human data/human_responses.csv --kind labels \\
-        --scenario hospitality --base openai/gpt-4o-mini-2024-07-18 --dry-run
+        --scenario hospitality --base openai/gpt-4o-2024-08-06 --dry-run
 
 It builds the dataset, validates it and prints what training would take, then
 trains: a LoRA adapter on the CPU for local/ bases, a job on OpenAI's service for
@@ -82,6 +82,14 @@ def main(args: argparse.Namespace) -> int:
     print(f"{'training data':<16} {label}")
     for warning in report.warnings:
         print(f"warning: {warning}")
+    if spec.provider == "openai":
+        from helpers.finetune import openai_jobs as finetune_openai
+
+        # A refusal stops a real run in submit(), after a job already submitted was
+        # looked for (it still resumes); a dry run prices the job and says it.
+        refusal, notes = finetune_openai.new_job_check(spec)
+        for note in [*notes, *([refusal] if refusal and args.dry_run else [])]:
+            _say(f"warning: {note}")
     if args.dry_run:
         print("dry run: nothing was uploaded or trained")
         return 0
@@ -92,8 +100,6 @@ def main(args: argparse.Namespace) -> int:
               f"over {result.steps} steps")
         print(result.model_name)
         return 0
-    from helpers.finetune import openai_jobs as finetune_openai
-
     hyper = {"n_epochs": args.epochs} if args.epochs else None
     name = finetune_openai.finetune(data.path, spec.name, base_url=args.base_url, hyperparameters=hyper,
                                     suffix=args.suffix, seed=args.seed, poll_seconds=args.poll_seconds,

@@ -10,11 +10,12 @@ Registered in cli/main.py; the options are defined in cli/params.py; every bad a
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 
 from helpers.cli.option import add_options
-from helpers.cli.params import GAMES_COMMON, GAMES_OPTIMAL, GAMES_RUN, GAMES_SYNTH
+from helpers.cli.params import GAMES_COMMON, GAMES_OPTIMAL, GAMES_RUN, GAMES_SYNTH, capability_overrides
 
 
 def add_parser(commands) -> None:
@@ -76,11 +77,16 @@ def cmd_run(args) -> int:
     from helpers.economics import games
     from helpers.economics import measures
     from helpers.economics import play
+    from helpers.llm import lifecycle
     from helpers.llm.asking import AskConfig
 
+    for message in lifecycle.warnings(args.models, base_url=args.base_url):
+        print(f"warning: {message}", file=sys.stderr)
     settings = games.all_settings(_load(args))
     config = AskConfig(models=tuple(args.models), samples=args.samples,
-                       temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url)
+                       temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,
+                       reasoning_effort=args.reasoning_effort, reasoning_budget=args.reasoning_budget,
+                       capabilities=capability_overrides(args.capabilities))
     answers, result = play.play(config, settings)
     decisions = play.decisions(settings)
     rates = measures.cooperation_rates(answers, decisions)

@@ -1,7 +1,10 @@
 """`python -m helpers`: scripted runs from the shell.
 
     python -m helpers run --model local/smollm2-135m-instruct --mode exact
-    python -m helpers run --model openai/gpt-4o-mini --mode sample --samples 20 --out out.csv
+    python -m helpers run --model openai/gpt-6-luna --mode sample --samples 20 \
+        --reasoning-effort none --out out.csv
+    python -m helpers archive export --model openai/gpt-6-luna --mode sample --samples 20 \
+        --reasoning-effort none --out answers/
 
 Every problem with the arguments or the input files is one line on stderr
 (`error: ...`) and exit status 2, never a traceback.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from helpers.cli import finetune, games, run
+from helpers.cli import archive, finetune, games, run
 from helpers.errors import UserError
 
 
@@ -28,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_parsers(commands)
     finetune.add_parser(commands)
     games.add_parser(commands)
+    archive.add_parser(commands)
     return parser
 
 
@@ -35,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"run": run.cmd_run, "estimate": run.cmd_estimate, "games": games.main,
-                    "finetune": finetune.main}
+                    "finetune": finetune.main, "archive": archive.main}
         return commands[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,6 +20,8 @@ from helpers.cli.option import Option
 from helpers.finetune.datasets import KINDS as TRAINING_KINDS
 from helpers.finetune.lora import LoraSettings
 from helpers.llm import DEFAULT_MODEL
+from helpers.llm.capabilities import EFFORTS, parse_override
+from helpers.llm.units import REASONING_BUDGET
 
 MAX_COUNT = 100_000  # answers per bucket or setting, examples per data set: a stated cap
 MAX_TOKENS = 100_000  # per answer or reasoning turn
@@ -41,6 +43,15 @@ TIMEOUT = Option("timeout", "float", "seconds a whole request may take before it
                  high=3_600, metavar="S")
 POLL_SECONDS = Option("poll-seconds", "float", "seconds between status checks of a batch or fine-tuning job",
                       default=30.0, low=0, high=3_600, metavar="S")
+REASONING_EFFORT = Option("reasoning-effort", "choice", "how much an openai/ reasoning model reasons before it "
+                          "answers (sent as reasoning_effort; models.toml lists what each takes); its default "
+                          "if not given", choices=EFFORTS, metavar="E")
+REASONING_BUDGET = Option("reasoning-budget", "int", "tokens an openai/ reasoning model may spend reasoning per "
+                          "answer, on top of --max-tokens (billed as output)", default=REASONING_BUDGET, low=0,
+                          high=MAX_TOKENS)
+CAPABILITY = Option("capability", "str", "override models.toml for this run's openai/ models, repeatable, e.g. "
+                    "token_limit=max_completion_tokens or logprobs=no", default=(), repeat=True,
+                    metavar="KEY=VALUE", dest="capabilities")
 MAX_COST = Option("max-cost", "float", "refuse to start if the run could cost more than D dollars, "
                   "every answer max-tokens long; no limit if not given", low=0, metavar="D")
 
@@ -63,6 +74,8 @@ REASONING_TOKENS = Option("reasoning-tokens", "int", "length limit of each reaso
                           "variant such as cot", default=256, low=1, high=MAX_TOKENS)
 BATCH = Option("batch", "bool", "use OpenAI's Batch API (half price, slower)", default=False)
 TABLE_OUT = Option("out", "path", "write the bucket table (.csv or .parquet)", suffixes=(".csv", ".parquet"))
+ARCHIVE_OUT = Option("out", "path", "the folder to write the archive to (new, or empty)", required=True,
+                     metavar="DIR")
 RESPONSES_OUT = Option("responses", "path", "write every answer, one row each (.csv or .parquet)",
                        suffixes=(".csv", ".parquet"))
 EXAMPLES = Option("examples", "int", "sampled answers per variant shown in an answer viewer", default=2,
@@ -75,7 +88,8 @@ MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.c
 
 # -- fine-tuning ----------------------------------------------------------------------
 SEED = Option("seed", "int", "random seed of the data draw and of training", default=0, low=0, high=MAX_SEED)
-BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service)",
+BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service, "
+              "no new jobs after models.toml's fine_tuning_ends)",
               required=True, metavar="MODEL")
 KIND = Option("kind", "choice", "labels: answer Yes/No only; explanations: the decision and the "
               "participant's reason", choices=TRAINING_KINDS)
@@ -117,7 +131,7 @@ TIES = Option("ties", "choice", "tied optima: draw again (skip) or answer one at
               choices=("skip", "random"))
 SYNTH_OUT = Option("out", "path", "output .jsonl file", suffixes=(".jsonl",), required=True)
 ANSWERS_OUT = Option("out", "path", "write the answers (.csv or .parquet)", suffixes=(".csv", ".parquet"))
-OTHER_MODEL = Option("model", "str", "another agent to measure besides the offline ones (e.g. openai/gpt-4o-mini), "
+OTHER_MODEL = Option("model", "str", "another agent to measure besides the offline ones (e.g. openai/gpt-6-luna), "
                      "repeatable", default=(), repeat=True, metavar="M", dest="models")
 TRAIN_SIZE = Option("train-size", "int", "synthetic examples per agent type", default=64, low=1, high=MAX_COUNT)
 TRAIN_EPOCHS = Option("train-epochs", "int", "passes over the synthetic data", default=2, low=1, high=100)
@@ -130,15 +144,19 @@ SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, lo
 
 # -- which entry point takes which (in --help order) ----------------------------------
 RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
-                    REASONING_TOKENS, SCENARIOS, SCENARIO, LEVEL, BASE_URL, RPM, TPM, CONCURRENCY, RETRIES,
-                    TIMEOUT, BATCH)
+                    REASONING_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY, SCENARIOS, SCENARIO, LEVEL,
+                    BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH)
 RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
+# An export takes the run's options, so the run's command line selects its answers
+# (the pacing options among them change nothing: no call is made).
+ARCHIVE_EXPORT = RUN_AND_ESTIMATE + (ARCHIVE_OUT,)
 FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, BASE, DRY_RUN,
                 DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS)
 GAMES_COMMON = (GAMES_FILE, GAME)
 GAMES_OPTIMAL = (KAPPAS,)
 GAMES_SYNTH = (AGENT_KAPPA, SYNTH_SIZE, SEED, LABELS_ONLY, TIES, SYNTH_OUT)
-GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, BASE_URL, CHECK_KAPPA, ANSWERS_OUT)
+GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY,
+             BASE_URL, CHECK_KAPPA, ANSWERS_OUT)
 
 # The notebooks keep their own defaults where a click should be cheap: a $5 spending
 # guard on by default, and the notebook's own choice of variants. Notebooks 07-08
@@ -146,9 +164,15 @@ GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, BASE_URL, CHECK_KAPP
 # with every agent.
 NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
             MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, STUDY,
-            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, ANSWER_TOKENS, REASONING_TOKENS, EXAMPLES)
+            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, ANSWER_TOKENS, REASONING_TOKENS, EXAMPLES,
+            REASONING_EFFORT, REASONING_BUDGET)
 TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
             TRAIN_SCENARIO)
 ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),
              TEMPERATURE, GAME_TOKENS, TRAIN_SIZE, TRAIN_EPOCHS, TRAIN_STEPS, EXPLAIN, FINETUNE, ROUNDS, SESSIONS,
-             RPM, SEED)
+             RPM, SEED, REASONING_EFFORT, REASONING_BUDGET)
+
+
+def capability_overrides(texts) -> tuple:
+    """The --capability KEY=VALUE options as (key, value) pairs, each checked (one-line errors)."""
+    return tuple(parse_override(text) for text in texts or ())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.cli.option import add_options
-from helpers.cli.params import RUN_AND_ESTIMATE, RUN_ONLY
+from helpers.cli.params import RUN_AND_ESTIMATE, RUN_ONLY, capability_overrides
 from helpers.errors import UserError
 
 TABLE_COLUMNS = ["model", "variant", "scenario", "level", "n", "refusal_rate", "se",
@@ -37,9 +37,12 @@ def _write(table: pd.DataFrame, out: Path) -> None:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}; choose another path") from None
 
 
-def _setup(args: argparse.Namespace):
+def setup(args: argparse.Namespace):
+    """(the chosen scenarios, the RunConfig, the pacing Limits) of run-style arguments;
+    `run`, `estimate` and `archive export` select the same answers from the same options."""
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
+    from helpers.llm import lifecycle
     from helpers.llm.engine import Limits
 
     chosen = scenarios.select(scenarios.load_scenarios(args.scenarios), args.scenario_ids)
@@ -52,10 +55,11 @@ def _setup(args: argparse.Namespace):
         variants_file=args.variants_file, mode=args.mode, samples=args.samples,
         temperature=args.temperature, max_tokens=args.max_tokens,
         reasoning_tokens=args.reasoning_tokens, base_url=args.base_url, timeout=args.timeout,
-        levels=tuple(args.levels) if args.levels else None,
+        levels=tuple(args.levels) if args.levels else None, reasoning_effort=args.reasoning_effort,
+        reasoning_budget=args.reasoning_budget, capabilities=capability_overrides(args.capabilities),
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
-    for message in config.warnings():
+    for message in config.warnings() + lifecycle.warnings(config.models, base_url=config.base_url):
         print(f"warning: {message}", file=sys.stderr)
     return chosen, config, limits
 
@@ -63,7 +67,7 @@ def _setup(args: argparse.Namespace):
 def cmd_estimate(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
 
-    chosen, config, limits = _setup(args)
+    chosen, config, limits = setup(args)
     guess = experiment.estimate(config, chosen, limits, batch=args.batch)
     print(guess.table())
     for note in guess.notes:
@@ -97,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
     from helpers.exceptions import stats
 
-    chosen, config, limits = _setup(args)
+    chosen, config, limits = setup(args)
     bar = _TerminalProgress()
     try:
         result = experiment.run(config, chosen, limits=limits, batch=args.batch,
@@ -116,8 +120,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.responses)} answers to {args.responses}")
     spent = result.progress
     cost = f"${table['cost_usd'].sum():.4f}" if table["cost_usd"].notna().all() else "unknown"
+    thinking = int(result.responses["reasoning_tokens"].sum())  # part of the completion tokens
+    of_them = f" ({thinking} of them reasoning)" if thinking else ""
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
-          f"completion; cost of these answers: {cost}; retries: {spent.retries}")
+          f"completion{of_them}; cost of these answers: {cost}; retries: {spent.retries}")
     print("\n".join(result.stats.lines()))
     # 1: some answers failed or were not kept (the lines above say why; a rerun makes them).
     return 0 if result.stats.complete else 1

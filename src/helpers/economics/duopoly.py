@@ -36,6 +36,7 @@ missing answer when calls are not being made.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,8 +181,7 @@ def play(config: AskConfig, market: Market, firms: tuple[str, str], *, rounds: i
         answers = {}
         order = sorted(alive)
         for f in (0, 1):
-            cfg = AskConfig(models=(firms[f],), samples=1, temperature=config.temperature,
-                            max_tokens=config.max_tokens, base_url=config.base_url, timeout=config.timeout)
+            cfg = dataclasses.replace(config, models=(firms[f],), samples=1)
             # Each firm of each session draws its own answers (sample 2s + f): two
             # copies of one model facing the same prompt are still two agents.
             result = ask(cfg, [prompt(market, histories[s][f], t) for s in order], make_calls=make_calls,

@@ -5,8 +5,11 @@ the refusal statistics, the figures, transcripts and the paper-reported figures.
     from helpers.exceptions import RunConfig, load_scenarios, run
     from helpers.exceptions import stats, plots   # statistics and figures, imported by name
 
-(stats and plots are not imported here, so that the CLI and the other studies do
-not load statsmodels and matplotlib just to reach a scenario.)
+`archive` writes the cached answers of a run as a replication archive (the
+format: helpers.llm.archive).
+
+(stats, plots and archive are not imported here, so that the CLI and the other
+studies do not load statsmodels, matplotlib or pyarrow just to reach a scenario.)
 """
 
 from helpers.exceptions.design import MODES, RunConfig, levels_of

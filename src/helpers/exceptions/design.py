@@ -16,7 +16,7 @@ from helpers.errors import UserError
 from helpers.exceptions.scenarios import Scenario
 from helpers.exceptions.variants import get_variant
 from helpers.llm.naming import DEFAULT_MODEL
-from helpers.llm.units import check_sampling
+from helpers.llm.units import REASONING_BUDGET, ModelOptions, check_sampling
 
 MODES = ("exact", "sample")
 
@@ -44,6 +44,9 @@ class RunConfig:
     variants: tuple[str, ...] = ()
     variants_file: str | Path | None = None
     reasoning_tokens: int = 256
+    reasoning_effort: str | None = None  # sent to openai/ models that take it; None: their default
+    reasoning_budget: int = REASONING_BUDGET  # thinking tokens per answer on top of max_tokens
+    capabilities: tuple[tuple[str, object], ...] = ()  # --capability overrides (capabilities.parse_override)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -51,6 +54,7 @@ class RunConfig:
         check_sampling(self.models, self.samples, self.temperature, self.max_tokens, self.timeout)
         if self.reasoning_tokens < 1:
             raise UserError(f"--reasoning-tokens must be at least 1, got {self.reasoning_tokens}")
+        self.model_options()  # checks the effort and the budget
         # Frozen, so normalise through object.__setattr__: one name -> a tuple, no repeats.
         names = tuple(dict.fromkeys(self.variants or (self.variant,)))
         for name in names:
@@ -63,6 +67,9 @@ class RunConfig:
             return [f"temperature 0 with {self.samples} samples: the answers will be near-copies "
                     "(the paper did this for 4o and 4o-mini); exact mode measures the same thing in one call"]
         return []
+
+    def model_options(self) -> ModelOptions:
+        return ModelOptions(self.reasoning_effort, self.reasoning_budget, self.capabilities)
 
     def chain_variants(self) -> list[str]:
         return [v for v in self.variants if get_variant(v, self.variants_file).chain]

@@ -24,10 +24,15 @@ from helpers.exceptions.self_hosted import Served
 from helpers.llm.throttle import ADAPTIVE_MAX
 from helpers.llm import (OPENAI_URL, Call, Fetcher, Limits, Unit, completion_bound, group, open_cache, prices,
                          prompt_tokens)
+from helpers.llm.fetch import token_limit
 
 # Seconds per local call when the cache has no timing yet (measured by bench/).
 LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
 ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
+# Reasoning tokens per answer assumed by effort when no cached answer of the model at
+# that effort measures them: a stated guess for a short yes/no question, capped by
+# --reasoning-budget. The bound (and --max-cost) always take the whole budget.
+ASSUMED_REASONING = {"minimal": 64, "low": 256, "medium": 1024, "high": 3072, "xhigh": 4096, "max": 4096}
 
 
 def self_hosted(call: Call) -> bool:
@@ -48,6 +53,8 @@ class Estimate:
     seconds: float
     calibrated_on: int  # cached sampled answers whose lengths calibrate the expectation
     notes: list[str]
+    reasoning_tokens: int = 0  # expected, part of completion_tokens (billed as output)
+    reasoning_max: int = 0  # the budget of every answer that reasons
 
     def table(self) -> str:
         def dollars(value: float | None) -> str:
@@ -58,23 +65,37 @@ class Estimate:
         rows = [("answers needed", f"{self.answers}"), ("already cached", f"{self.cached}"),
                 ("requests to make", f"{self.calls}"), ("prompt tokens", f"{self.prompt_tokens}"),
                 ("completion tokens", f"{self.completion_tokens} ({basis}); at most {self.completion_max}"),
+                *([("reasoning tokens", f"{self.reasoning_tokens} of those expected; at most {self.reasoning_max}")]
+                  if self.reasoning_max else []),
                 ("cost", f"{dollars(self.cost)} expected; at most {dollars(self.cost_max)}"),
                 ("time", f"{self.seconds / 60:.1f} min ({self.seconds:.0f} s)")]
         return "\n".join(f"{k:<18} {v}" for k, v in rows)
 
 
-def _answer_lengths(buckets: list[Bucket], found: dict) -> dict[tuple[str, int], tuple[float, int]]:
-    """Mean completion tokens (and how many answers) per (model, max_tokens) among the
-    sampled answers of this plan already in the cache: a measured answer length."""
+def _answer_lengths(buckets: list[Bucket], found: dict) -> dict[tuple[str, int], tuple[float, float, int]]:
+    """Mean completion and reasoning tokens (and how many answers) per (model, token
+    limit) among the sampled answers of this plan already in the cache: measured lengths."""
     sums: dict[tuple[str, int], list[float]] = {}
     for bucket in buckets:
         for unit in bucket.units:
             result = found.get(unit.key)
             if unit.kind == "generate" and result is not None:
-                entry = sums.setdefault((bucket.model.spec.name, unit.body["max_tokens"]), [0.0, 0])
+                entry = sums.setdefault((bucket.model.spec.name, token_limit(unit.body)), [0.0, 0.0, 0])
                 entry[0] += result["completion_tokens"]
-                entry[1] += 1
-    return {k: (total / count, count) for k, (total, count) in sums.items()}
+                entry[1] += result.get("reasoning_tokens") or 0.0
+                entry[2] += 1
+    return {k: (total / count, reasoning / count, count) for k, (total, reasoning, count) in sums.items()}
+
+
+def _reasoning(unit: Unit) -> tuple[int, int] | None:
+    """(assumed reasoning tokens, the budget) of one answer of a model that reasons at
+    the run's effort, else None."""
+    model = unit.model
+    if unit.kind != "generate" or model.caps is None or not model.caps.reasons(model.options.reasoning_effort):
+        return None
+    budget = model.options.reasoning_budget
+    effort = model.caps.effort(model.options.reasoning_effort) or "medium"
+    return min(budget, ASSUMED_REASONING.get(effort, budget)), budget
 
 
 def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limits(),
@@ -102,7 +123,7 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
         projected = chains.projected_calls(chain_list, config.reasoning_tokens)
         answered = _answered(buckets, found, chains.answered_turns(chain_list))
         notes: list[str] = []
-        prompt = completion = completion_max = 0
+        prompt = completion = completion_max = reasoning = reasoning_max = 0
         cost: float | None = 0.0
         cost_max: float | None = 0.0
         seconds_by_model: dict[str, float] = {}
@@ -119,8 +140,21 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
                 p = (server.prompt_tokens(call) if server else prompt_tokens(call)) + unknown
                 bound = completion_bound(call)
                 c = bound
-                if unit.kind == "generate" and unknown == 0 and (spec.name, unit.body["max_tokens"]) in lengths:
-                    c = min(bound, round(lengths[spec.name, unit.body["max_tokens"]][0] * len(call.units)))
+                thinking = _reasoning(unit)
+                measured = lengths.get((spec.name, token_limit(unit.body))) if unit.kind == "generate" else None
+                if measured is not None and unknown == 0:
+                    c = min(bound, round(measured[0] * len(call.units)))
+                    r = round(measured[1] * len(call.units))
+                elif thinking is not None:  # the visible answer's bound plus the assumed reasoning
+                    r = thinking[0] * len(call.units)
+                    c = min(bound, unit.settings["max_tokens"] * len(call.units) + r)
+                    notes.append(f"{spec.name}: reasoning assumed at {thinking[0]} tokens per answer (effort "
+                                 f"{unit.model.caps.effort(unit.model.options.reasoning_effort)}; no cached answers "
+                                 f"to measure it); the bound allows {thinking[1]} (--reasoning-budget)")
+                else:
+                    r = 0
+                if thinking is not None:
+                    reasoning, reasoning_max = reasoning + r, reasoning_max + thinking[1] * len(call.units)
                 prompt, completion, completion_max = prompt + p, completion + c, completion_max + bound
                 price = prices.price_for(spec.provider, spec.model, table)
                 if price is None:
@@ -145,7 +179,7 @@ def estimate(config: RunConfig, scenarios: list[Scenario], limits: Limits = Limi
                     len(calls) + len(projected),
                     prompt, completion, completion_max, cost, cost_max,
                     max(seconds_by_model.values(), default=0.0),
-                    sum(count for _, count in lengths.values()), sorted(set(notes)))
+                    sum(count for _, _, count in lengths.values()), sorted(set(notes)), reasoning, reasoning_max)
 
 
 def _answered(buckets: list[Bucket], found: dict, turns: list[tuple[Unit, dict]]) -> list[tuple[Unit, dict]]:
@@ -166,7 +200,7 @@ def _call_seconds(call: Call, call_tokens: int, limits: Limits, server: Served |
     if call.model.spec.provider == "local":
         if unit.kind == "yes_no":
             return LOCAL_SECONDS["yes_no"]
-        return LOCAL_SECONDS["generate_per_token"] * unit.body["max_tokens"] * len(call.units)
+        return LOCAL_SECONDS["generate_per_token"] * token_limit(unit.body) * len(call.units)
     if server is not None:
         per_request = server.request_seconds(call, ASSUMED_LATENCY)
     else:  # OpenAI's API: the adaptive throttle climbs to its most there

@@ -25,7 +25,8 @@ class Bucket:
 
 
 def models_of(config: RunConfig, cache: CallCache) -> list[CachedModel]:
-    return [CachedModel.named(name, cache, base_url=config.base_url, timeout=config.timeout)
+    return [CachedModel.named(name, cache, base_url=config.base_url, timeout=config.timeout,
+                              options=config.model_options())
             for name in config.models]
 
 

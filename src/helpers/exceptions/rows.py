@@ -13,7 +13,7 @@ from helpers.exceptions.prompting import action_of, parse_answer
 RESPONSE_COLUMNS = [
     "model", "variant", "scenario", "level", "value", "mode", "sample", "status",
     "decision", "p_refusal", "yes_no_mass", "text", "prompt_tokens", "completion_tokens",
-    "cost_usd", "reasoning",
+    "cost_usd", "reasoning", "reasoning_tokens",
 ]
 
 
@@ -41,7 +41,8 @@ def bucket_rows(bucket, mode: str, found: dict, failed) -> list[dict[str, Any]]:
             row["status"] = "failed" if failed(unit.key) else "not run"
         else:
             row.update(status="ok", prompt_tokens=result["prompt_tokens"],
-                       completion_tokens=result["completion_tokens"], cost_usd=result.get("cost_usd", 0.0))
+                       completion_tokens=result["completion_tokens"], cost_usd=result.get("cost_usd", 0.0),
+                       reasoning_tokens=result.get("reasoning_tokens") or 0.0)
             if unit.kind == "yes_no":
                 row.update(_exact(result))
             else:
@@ -64,6 +65,7 @@ def chain_rows(chains, mode: str) -> list[dict[str, Any]]:
             costs = [r.get("cost_usd", 0.0) for r in chain.results]
             row.update(prompt_tokens=sum(r["prompt_tokens"] for r in chain.results),
                        completion_tokens=sum(r["completion_tokens"] for r in chain.results),
+                       reasoning_tokens=sum(r.get("reasoning_tokens") or 0.0 for r in chain.results),
                        cost_usd=None if any(c is None for c in costs) else sum(costs))
             final = chain.results[-1]
             if chain.final_kind == "yes_no":

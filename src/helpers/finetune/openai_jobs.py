@@ -13,6 +13,11 @@ model is accepted (with the same --base-url if it was not trained on OpenAI).
 Failures end in one line saying what happened: a training file rejected under
 the provider's usage policy (which cost the paper whole scenarios; the service
 does not say which example), a failed or cancelled job, a bad key or base model.
+
+OpenAI takes no new self-serve fine-tuning jobs after models.toml's
+`fine_tuning_ends` (2027-01-06), nor any on a base that has shut down; such a
+new job is refused before anything is uploaded, while a job already submitted
+still resumes and polls (new_job_check).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +34,8 @@ from helpers import paths
 from helpers.finetune import registry
 from helpers.finetune import datasets as sft
 from helpers.errors import UserError
-from helpers.llm import CallFailed, ModelSpec, parse_model
+from helpers.llm import OPENAI_URL, CallFailed, ModelSpec, lifecycle, open_cache, parse_model
+from helpers.llm.capabilities import load_rules
 from helpers.llm.openai_backend import OpenAIBackend
 
 FINAL = {"succeeded", "failed", "cancelled"}
@@ -36,6 +43,9 @@ HYPERPARAMETERS = {"n_epochs", "batch_size", "learning_rate_multiplier"}
 REJECTED_HINT = ("the service does not say which example; try another scenario or fewer examples, "
                  "or train the offline model with --base local/smollm2-135m-instruct")
 Progress = Callable[[str], None]
+SOON_DAYS = 90  # a base that shuts down this soon takes its fine-tune with it: worth a warning first
+OPEN_WEIGHT = ("fine-tune the open-weight model on this machine instead: --base local/smollm2-135m-instruct "
+               "(LoRA)")
 
 
 def _save(record: dict[str, Any]) -> None:
@@ -87,12 +97,37 @@ def _call(backend: OpenAIBackend, what: str, fn, *args, **kwargs):
         raise
 
 
+def new_job_check(spec: ModelSpec, day: date | None = None) -> tuple[str | None, list[str]]:
+    """Whether OpenAI would take a new fine-tuning job on base `spec` today:
+    (why not, as one line, or None; warnings, e.g. the base shuts down within
+    SOON_DAYS). A base models.toml does not know, on a server of one's own, has
+    neither. day: today unless given (EXCEPTIONS_TODAY, else the real date)."""
+    day = day or lifecycle.today()
+    rules = load_rules()
+    if spec.base_url != OPENAI_URL and rules.for_model(spec.model).rule == "defaults":
+        return None, []
+    with open_cache() as cache:
+        found = lifecycle.shutdown(spec, cache, rules, day)
+    ends = rules.fine_tuning_ends
+    if ends and day > date.fromisoformat(ends):
+        return (f"OpenAI takes no new self-serve fine-tuning jobs after {ends} ({Path(rules.source).name}), and "
+                f"today is {day}; {OPEN_WEIGHT}; jobs already submitted (records/) still resume"), []
+    if found.date is not None and found.date < day:
+        return (f"{spec.name} was shut down on {found.date} ({found.source}), so it cannot be fine-tuned; "
+                f"{OPEN_WEIGHT}"), []
+    if found.date is not None and (found.date - day).days <= SOON_DAYS:
+        return None, [f"{spec.name} shuts down on {found.date} ({lifecycle.days_left(found.date, day)}; "
+                      f"{found.source}), and a fine-tune of it stops answering the same day; "
+                      f"{lifecycle.ARCHIVE_HINT}"]
+    return None, []
+
+
 def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | None = None,
            suffix: str | None = None, seed: int | None = None, base_url: str | None = None,
            metadata: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Validate, upload and start a fine-tuning job; returns its saved record.
 
-    base: openai/<model> to fine-tune (e.g. openai/gpt-4o-mini-2024-07-18).
+    base: openai/<model> to fine-tune (e.g. openai/gpt-4o-2024-08-06, the paper's base).
     hyperparameters: n_epochs, batch_size, learning_rate_multiplier (default: the
     service's 'auto'). A job for the same file, base, settings and endpoint that
     is still running or has succeeded is returned instead of starting another.
@@ -113,6 +148,9 @@ def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | Non
         if record.get("rejected"):
             raise UserError(f"{path}: this exact file was rejected under the usage policy before "
                             f"(job {record['job_id']}); {REJECTED_HINT}")
+    refusal, _ = new_job_check(spec)
+    if refusal:
+        raise UserError(refusal)
     backend = _client(spec)
     client = backend.sync_client
     data = Path(path).read_bytes()

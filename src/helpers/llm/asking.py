@@ -22,7 +22,7 @@ from helpers.llm.cache import CallStats, open_cache
 from helpers.llm.engine import Limits, Progress
 from helpers.llm.fetch import Fetcher
 from helpers.llm.naming import DEFAULT_MODEL
-from helpers.llm.units import CachedModel, Unit, check_sampling
+from helpers.llm.units import REASONING_BUDGET, CachedModel, ModelOptions, Unit, check_sampling
 
 ANSWER_COLUMNS = ["model", "prompt", "sample", "status", "text", "prompt_tokens",
                   "completion_tokens", "cost_usd"]
@@ -38,9 +38,16 @@ class AskConfig:
     max_tokens: int = 8  # the choice opens the answer; a few tokens read it
     base_url: str | None = None
     timeout: float = 60.0
+    reasoning_effort: str | None = None  # sent to openai/ models that take it; None: their default
+    reasoning_budget: int = REASONING_BUDGET  # thinking tokens per answer on top of max_tokens
+    capabilities: tuple[tuple[str, object], ...] = ()  # --capability overrides
 
     def __post_init__(self) -> None:
         check_sampling(self.models, self.samples, self.temperature, self.max_tokens, self.timeout)
+        self.model_options()
+
+    def model_options(self) -> ModelOptions:
+        return ModelOptions(self.reasoning_effort, self.reasoning_budget, self.capabilities)
 
 
 @dataclass
@@ -68,7 +75,8 @@ def ask(config: AskConfig, prompts: list[str | list[dict[str, str]]], *, make_ca
         fetcher = Fetcher.with_listener(cache, progress, limits=limits, make_calls=make_calls)
         planned: list[tuple[int, Unit]] = []
         for name in config.models:
-            model = CachedModel.named(name, cache, base_url=config.base_url, timeout=config.timeout)
+            model = CachedModel.named(name, cache, base_url=config.base_url, timeout=config.timeout,
+                                      options=config.model_options())
             for p, prompt in enumerate(prompts):
                 indices = range(config.samples) if sample_of is None else [sample_of[p]]
                 planned += [(p, u) for u in model.units("generate", _messages(prompt), indices,

@@ -6,9 +6,10 @@ answer it received: `yes_no` results hold P(yes) and P(no) of the first answer
 token, `generate` results one sampled text. A server may return fewer answers
 than `n` asked for (some ignore `n`); the caller keeps what came and asks for
 the rest one by one. Errors that no retry can fix (bad key, unknown model,
-rejected request) are one-line UserErrors; passing faults (timeouts, 429, 5xx,
-dropped connections, replies of the wrong shape) are CallFailed, which the
-caller counts as a failed call and never as a decision.
+rejected request) are one-line UserErrors; a 400 that names one parameter the
+model does not take is Unsupported, which the engine may adapt to. Passing
+faults (timeouts, 429, 5xx, dropped connections, replies of the wrong shape)
+are CallFailed, which the caller counts as a failed call and never as a decision.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ class CallFailed(Exception):
         self.retry_after = retry_after
         self.kind = kind
         self.billed = billed
+
+
+class Unsupported(Exception):
+    """The server rejected one parameter of the request (an OpenAI-shaped HTTP 400
+    naming it): not billed, and perhaps something to adapt to (capabilities.lesson)."""
+
+    def __init__(self, param: str | None, code: str | None, message: str, where: str):
+        super().__init__(f"{where} rejected the request (400): {message}")
+        self.param = param
+        self.code = code
+        self.message = message
+        self.where = where
 
 
 class Backend(Protocol):

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.errors import UserError
-from helpers.llm.backends import CallFailed
+from helpers.llm import capabilities
+from helpers.llm.backends import CallFailed, Unsupported
 from helpers.llm.cache import seed_of
 from helpers.llm.prices import Price
 from helpers.llm.throttle import ADAPTIVE_MAX, Throttle
@@ -102,6 +103,8 @@ class Progress:
     failed_keys: set[str] = field(default_factory=set)
     reasons: dict[str, list] = field(default_factory=dict)  # kind -> [answers, first message]
     notes: list[str] = field(default_factory=list)  # what the run learned (e.g. a server ignores n)
+    stale: list[Unit] = field(default_factory=list)  # to ask again in the terms a server taught (fetch.py)
+    cut_off: dict[str, int] = field(default_factory=dict)  # model -> empty answers: reasoning used the limit
     listeners: list[Callable[[Progress], None]] = field(default_factory=list)
 
     @property
@@ -255,6 +258,9 @@ async def execute(calls: list[Call], limits: Limits,
         price = prices.get(call.model.spec.name)
         for unit, result in zip(call.units, results):
             result["seconds"] = round(seconds / len(results), 4)
+            if unit.kind == "generate" and result.get("finish_reason") == "length" and not result.get("text"):
+                name = call.model.spec.name
+                progress.cut_off[name] = progress.cut_off.get(name, 0) + 1
             if price is None:
                 result["cost_usd"] = None
                 progress.cost_known = False
@@ -278,10 +284,26 @@ async def execute(calls: list[Call], limits: Limits,
         for unit in units:
             group.create_task(one(Call([unit], call.est_prompt, call.est_completion // len(call.units)), group))
 
+    def adapt(call: Call, rejected: Unsupported) -> None:
+        """A server rejected a parameter: learn what it means (once per model, whichever
+        call hears it first) and leave the call's answers to be asked anew; or, if it
+        says nothing we can adapt to, stop the run with its message."""
+        model = call.model
+        if call.units[0].version == model.version:
+            changes = capabilities.lesson(rejected.param, rejected.code, rejected.message)
+            if model.caps is None or changes is None or not model.learn(changes, rejected.message):
+                raise UserError(str(rejected))
+            progress.notes.append(f"{model.spec.name} at {model.spec.base_url} does not take `{rejected.param}` "
+                                  f"({rejected.code or 'HTTP 400'}, not billed): {capabilities.adaptation(changes)}; "
+                                  "remembered for this endpoint and model")
+        progress.stale.extend(call.units)
+
     async def one(call: Call, group: asyncio.TaskGroup) -> None:
         model = call.model
         backend = model.backend()
         backends[id(backend)] = backend
+        if call.units[0].version != model.version:  # built before the server taught us something
+            return progress.stale.extend(call.units)
         if len(call.units) > 1 and model.ignores_n:
             return one_by_one(call, call.units, group)
         gate = gates.setdefault(model.spec.name, ModelGate(limits))
@@ -302,6 +324,9 @@ async def execute(calls: list[Call], limits: Limits,
                     results = await _send(backend, call)
                 except CallFailed as exc:
                     failure = exc
+                except Unsupported as exc:  # answered at once and not billed: nothing to retry
+                    endpoint.answered()
+                    return adapt(call, exc)
                 else:
                     endpoint.answered()
                     endpoint.throttle.answered(len(results))

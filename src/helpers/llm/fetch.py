@@ -21,6 +21,7 @@ from helpers.llm.engine import Call, Limits, Progress
 from helpers.llm.units import Unit
 
 Answers = dict[str, dict | None]
+MAX_ADAPTATIONS = 6  # rounds of "the server rejected a parameter; ask anew" in one fetch
 
 
 def group(units: Iterable[Unit], limits: Limits, count_tokens: bool = False) -> list[Call]:
@@ -52,12 +53,18 @@ def prompt_tokens(call: Call) -> int:
     return tokens.count_openai(spec.model, unit.messages)
 
 
+def token_limit(body: dict) -> int:
+    """The most completion tokens (reasoning included) one answer of this request may
+    have, whichever name the model takes the limit under."""
+    return body.get("max_tokens") or body.get("max_completion_tokens") or 0
+
+
 def completion_bound(call: Call) -> int:
     """The most completion tokens a call can be billed for."""
     unit = call.units[0]
     if unit.kind == "yes_no":
         return 0 if call.model.spec.provider == "local" else 1
-    return unit.body["max_tokens"] * len(call.units)
+    return token_limit(unit.body) * len(call.units)
 
 
 def _old_prompts(unit: Unit) -> list[str]:
@@ -85,6 +92,7 @@ class Fetcher:
     poll_seconds: float = 30.0
     progress: Progress = field(default_factory=Progress)
     missing: int = 0  # answers neither cached nor made (cache-only reads, or failed)
+    moved: dict[str, str] = field(default_factory=dict)  # key as first built -> key as asked after adapting
 
     @classmethod
     def with_listener(cls, cache: CallCache, listener: Callable[[Progress], None] | None = None,
@@ -125,7 +133,17 @@ class Fetcher:
         self.progress.cached += len(units) - len(todo)
         self.progress.notify()
         if todo and self.make_calls:
-            wanted = [u for u in units if u.key in todo]
+            self._make([u for u in units if u.key in todo])
+            found.update((k, self.cache.get(self.current_key(k))) for k in todo)
+        self.missing += sum(1 for k in todo if found[k] is None)
+        return found
+
+    def _make(self, wanted: list[Unit]) -> None:
+        """Make these answers. A server that rejects a parameter teaches its model to
+        ask otherwise (engine.execute); its answers are then built anew and asked
+        again, their new keys remembered in `moved`. Each round must teach something
+        new (CachedModel.learn), so this ends; the bound is a guard."""
+        for _ in range(MAX_ADAPTATIONS):
             model_prices = self._prices(wanted)
             if self.batch:
                 from helpers.llm import batch
@@ -134,9 +152,20 @@ class Fetcher:
             else:
                 calls = group(wanted, self.limits, count_tokens=bool(self.limits.tpm))
                 engine.run_sync(engine.execute(calls, self.limits, self.progress, model_prices))
-            found.update((k, self.cache.get(k)) for k in todo)
-        self.missing += sum(1 for k in todo if found[k] is None)
-        return found
+            stale, self.progress.stale = self.progress.stale, []
+            if not stale:
+                return
+            rebuilt = {u.key: u.model.rebuild(u) for u in stale}  # a UserError if it cannot be asked at all
+            self.moved.update((old, new.key) for old, new in rebuilt.items() if old != new.key)
+            fresh = self.lookup(list(rebuilt.values()))
+            self.progress.cached += sum(1 for v in fresh.values() if v is not None)
+            wanted = [u for u in {u.key: u for u in rebuilt.values()}.values() if fresh[u.key] is None]
+
+    def current_key(self, key: str) -> str:
+        """Where the answer first asked under `key` is stored, after any rebuilding."""
+        while key in self.moved:
+            key = self.moved[key]
+        return key
 
     def _prices(self, units: list[Unit]) -> dict[str, prices.Price | None]:
         table = prices.load_prices()
@@ -144,7 +173,7 @@ class Fetcher:
         return {name: prices.price_for(spec.provider, spec.model, table) for name, spec in specs.items()}
 
     def failed(self, key: str) -> bool:
-        return key in self.progress.failed_keys
+        return self.current_key(key) in self.progress.failed_keys
 
     def stats(self, missing: int | None = None) -> CallStats:
         """The run's counts; `missing` overrides the count of answers not cached
@@ -156,4 +185,9 @@ class Fetcher:
         return CallStats(made=state.made, cached=state.cached, failed=state.failed,
                          missing=0 if self.make_calls else missing, unstored=lost, unstored_reason=why,
                          reasons={k: (v[0], v[1]) for k, v in state.reasons.items()},
-                         billed=state.billed, billed_cost=billed_cost, notes=list(state.notes))
+                         billed=state.billed, billed_cost=billed_cost, notes=list(state.notes) + self._cut_off())
+
+    def _cut_off(self) -> list[str]:
+        return [f"{count} answer{'s' if count != 1 else ''} of {name} came back empty: its reasoning used the "
+                "whole token limit (finish_reason length); raise --reasoning-budget, or lower --reasoning-effort"
+                for name, count in self.progress.cut_off.items()]

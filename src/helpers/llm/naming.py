@@ -42,7 +42,7 @@ def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
     if not sep or not model or provider not in PROVIDERS:
         raise UserError(
             f"model '{name}' must be named provider/model with provider one of "
-            f"{', '.join(PROVIDERS)}, e.g. {DEFAULT_MODEL} or openai/gpt-4o-mini"
+            f"{', '.join(PROVIDERS)}, e.g. {DEFAULT_MODEL} or openai/gpt-6-luna"
         )
     if provider == "local":
         local_model.check_name(model)
@@ -63,11 +63,8 @@ def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
 
 @cache
 def _file_sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def file_sha256(path) -> str:

@@ -18,7 +18,8 @@ import time
 from typing import Any
 
 from helpers.errors import UserError
-from helpers.llm.backends import CallFailed
+from helpers.llm.backends import CallFailed, Unsupported
+from helpers.llm.capabilities import DEFAULTS, Capabilities
 from helpers.llm.naming import NO_KEY_HINT, OPENAI_URL, ModelSpec
 
 # An endpoint returns only the top few first-token log-probabilities; how many is
@@ -27,14 +28,47 @@ YES_NO_TOP_LOGPROBS = 20
 
 
 def request_body(spec: ModelSpec, kind: str, messages: list[dict[str, str]], *,
-                 temperature: float, max_tokens: int) -> dict[str, Any]:
+                 temperature: float, max_tokens: int, caps: Capabilities = DEFAULTS,
+                 effort: str | None = None, budget: int = 0) -> dict[str, Any]:
     """The chat-completions request of one answer, without `n` and `seed` (which
-    `with_n_seed` adds when it is sent)."""
+    `with_n_seed` adds when it is sent), in the terms this model takes (caps).
+
+    effort: the reasoning_effort to send (None: send none, the model's default
+    applies). budget: reasoning tokens allowed on top of max_tokens when the model
+    reasons, since reasoning counts against the same limit. A request the model
+    cannot answer as asked (exact mode without logprobs, a temperature it does not
+    take) is a UserError here, before anything is sent or spent.
+    """
+    name = spec.name
+    if effort is not None:
+        if caps.efforts and effort not in caps.efforts:
+            raise UserError(f"{name} takes reasoning efforts {', '.join(caps.efforts)}, not {effort!r} "
+                            f"(models.toml rule '{caps.rule}'); choose one of them")
+        if not caps.efforts and caps.rule != "defaults":
+            raise UserError(f"{name} takes no reasoning effort (models.toml rule '{caps.rule}'); drop "
+                            "--reasoning-effort, or run it apart from the reasoning models")
+    at = f"at reasoning effort {caps.effort(effort)!r}" if caps.reasoning else ""
     body: dict[str, Any] = {"model": spec.model, "messages": messages}
     if kind == "yes_no":
-        body.update(max_tokens=1, temperature=0, logprobs=True, top_logprobs=YES_NO_TOP_LOGPROBS)
+        if not caps.gives_logprobs(effort):
+            other = (", or --reasoning-effort none (it returns them then)"
+                     if caps.logprobs == "effort-none" and "none" in caps.efforts else "")
+            raise UserError(f"{name} returns no logprobs {at}".rstrip() + ", so exact mode cannot read its "
+                            f"first token: use --mode sample{other}")
+        body[caps.token_limit] = 1
+        if caps.takes_temperature(effort):
+            body["temperature"] = 0
+        body.update(logprobs=True, top_logprobs=YES_NO_TOP_LOGPROBS)
     else:
-        body.update(temperature=temperature, max_tokens=max_tokens)
+        body[caps.token_limit] = max_tokens + (budget if caps.reasons(effort) else 0)
+        if caps.takes_temperature(effort):
+            body["temperature"] = temperature
+        elif temperature != 1:
+            other = " or --reasoning-effort none" if caps.temperature == "effort-none" and "none" in caps.efforts else ""
+            raise UserError(f"{name} takes only its default temperature (1) {at}".rstrip() +
+                            f": use --temperature 1{other}")
+    if effort is not None:
+        body["reasoning_effort"] = effort
     return body
 
 
@@ -51,6 +85,10 @@ def _malformed(where: str, what: str) -> CallFailed:
 
 def _kind_of(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _tokens(usage: dict, name: str, where: str) -> float:
@@ -84,9 +122,16 @@ def parse_completion(kind: str, completion: Any, n: int, where: str) -> list[dic
     received = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)[:n]
     prompt = _tokens(usage, "prompt_tokens", where) / len(received)
     completion_tokens = _tokens(usage, "completion_tokens", where) / len(received)
+    details = usage.get("completion_tokens_details")
+    # Reasoning tokens are part of completion_tokens (and billed as output); kept apart
+    # so a reader can tell thinking from answering.
+    reasoning = _tokens(details, "reasoning_tokens", where) / len(received) if isinstance(details, dict) else 0.0
+    served = {"response_model": _text_or_none(completion.get("model")),
+              "system_fingerprint": _text_or_none(completion.get("system_fingerprint"))}
     results = []
     for choice in received:
-        base = {"prompt_tokens": prompt, "completion_tokens": completion_tokens}
+        base = {"prompt_tokens": prompt, "completion_tokens": completion_tokens, "reasoning_tokens": reasoning,
+                **served, "finish_reason": _text_or_none(choice.get("finish_reason"))}
         if kind == "yes_no":
             results.append({**base, **_yes_no(choice, where)})
         else:
@@ -214,7 +259,15 @@ class OpenAIBackend:
             return UserError(f"{where}: model '{self.spec.model}' not found (404); check the name after openai/")
         if isinstance(exc, o.PermissionDeniedError):
             return UserError(f"{where} denied access (403): {exc.message}")
-        if isinstance(exc, (o.BadRequestError, o.UnprocessableEntityError)):
+        if isinstance(exc, o.BadRequestError):
+            error = exc.body if isinstance(exc.body, dict) else {}
+            message = error.get("message") if isinstance(error.get("message"), str) else exc.message
+            param, code = error.get("param"), error.get("code")
+            if isinstance(param, str) and (code in ("unsupported_parameter", "unsupported_value")
+                                           or message.startswith(("Unsupported parameter", "Unsupported value"))):
+                return Unsupported(param, code if isinstance(code, str) else None, message, where)
+            return UserError(f"{where} rejected the request (400): {message}")
+        if isinstance(exc, o.UnprocessableEntityError):
             return UserError(f"{where} rejected the request ({exc.status_code}): {exc.message}")
         if isinstance(exc, o.RateLimitError):
             return CallFailed(f"HTTP 429 (rate limited) from {where}", retry_after(exc.response.headers),

@@ -27,6 +27,7 @@ import os
 import time
 from typing import Any
 
+from helpers.llm import capabilities
 from helpers.llm.naming import OPENAI_URL, ModelSpec
 
 PROBE_MESSAGES = [{"role": "user", "content": "Reply with one word: is the sky blue?"}]
@@ -69,6 +70,20 @@ def _json(client, method: str, url: str, until: float, **kwargs) -> Any:
     return json.loads(bytes(data))
 
 
+def _probe(spec: ModelSpec) -> dict:
+    """A one-token greedy completion in the terms models.toml says this model takes
+    (the same body as always for a model it does not know), without reasoning where
+    the model allows that, so the check spends next to nothing."""
+    caps = capabilities.load_rules().for_model(spec.model)
+    effort = "none" if "none" in caps.efforts else None
+    probe: dict = {"model": spec.model, "messages": PROBE_MESSAGES, caps.token_limit: 1}
+    if caps.takes_temperature(effort):
+        probe["temperature"] = 0
+    if effort is not None:
+        probe["reasoning_effort"] = effort
+    return probe
+
+
 def ask(spec: ModelSpec) -> dict | None:
     """What the server says now, or None if it does not answer both questions
     within PROBE_TIMEOUT seconds each."""
@@ -77,7 +92,7 @@ def ask(spec: ModelSpec) -> dict | None:
     headers = {CHECK_HEADER: "served-model"}  # says what these requests are, to logs and stand-ins
     if key := os.environ.get("OPENAI_API_KEY"):
         headers["Authorization"] = f"Bearer {key}"
-    probe = {"model": spec.model, "messages": PROBE_MESSAGES, "max_tokens": 1, "temperature": 0}
+    probe = _probe(spec)
     try:
         with httpx.Client(timeout=PROBE_TIMEOUT, headers=headers) as client:
             listing = _json(client, "GET", f"{spec.base_url}/models", time.monotonic() + PROBE_TIMEOUT)
@@ -99,12 +114,19 @@ def fingerprint(said: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def never_ask(cache) -> None:
+    """Take every server to serve what it served when last asked, without asking,
+    for as long as this opened cache is used (an archive export reaches no server)."""
+    cache.session["ask"] = False
+
+
 def current(spec: ModelSpec, cache, ask_server: bool = True) -> tuple[str | None, str | None]:
     """(fingerprint, note) of what the server at spec.base_url serves: asked now
     (once per opened cache, i.e. once per run or notebook step), else the last one
     recorded in `cache`. (None, note) if it was never asked: the answers keep their
     old identity."""
     record = cache.get(meta_key(spec)) or {}
+    ask_server = ask_server and cache.session.get("ask", True)
     said = None
     if ask_server:
         asked = cache.session.setdefault("served", {})

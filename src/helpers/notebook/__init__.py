@@ -3,6 +3,8 @@ from, so that their cells stay one short step each:
 
 - gate: `checked(fn, ...)`, which turns a UserError into a callout (or, in a script
   run, `error: ...` and exit 2), and `spends_without_click`, when calls need no click;
+- shutdowns: `shutdown_callout(models)`, the warning about openai/ models OpenAI
+  shuts down, wherever a notebook knows its models;
 - progress: one marimo progress bar for runs, trainings and games;
 - one module per recurring step of a study's notebooks: runs and answers (01-03, 06),
   comparison (the human side, 01-05), finetuning (04, 05), econ_agents (07, 08),
@@ -12,5 +14,6 @@ from, so that their cells stay one short step each:
 
 from helpers.notebook.gate import checked, error_callout, refuse, spends_without_click
 from helpers.notebook.progress import ProgressBar
+from helpers.notebook.shutdowns import shutdown_callout
 
-__all__ = ["ProgressBar", "checked", "error_callout", "refuse", "spends_without_click"]
+__all__ = ["ProgressBar", "checked", "error_callout", "refuse", "shutdown_callout", "spends_without_click"]

@@ -20,6 +20,7 @@ from helpers.errors import UserError
 from helpers.llm import AskConfig, AskResult, Limits
 from helpers.notebook.economics import EconParams
 from helpers.notebook.progress import ProgressBar
+from helpers.notebook.shutdowns import shutdown_callout
 
 
 def open_games(cli_args: Mapping[str, Any]) -> tuple[EconParams, list[economics.Game]]:
@@ -73,7 +74,13 @@ def ask_config(agent_models: list[Agent], samples: int, params: EconParams) -> A
     """How every agent is asked: answers per item and the sampling settings."""
     models = tuple(dict.fromkeys(a.model for a in agent_models))  # one model asked once, whatever its labels
     return AskConfig(models=models, samples=samples, temperature=params.temperature,
-                     max_tokens=params.max_tokens, base_url=params.base_url)
+                     max_tokens=params.max_tokens, base_url=params.base_url,
+                     reasoning_effort=params.reasoning_effort, reasoning_budget=params.reasoning_budget)
+
+
+def shutdowns(config: AskConfig):
+    """The warning about the agents' openai/ models that OpenAI shuts down (empty if none)."""
+    return shutdown_callout(config.models, config.base_url)
 
 
 def ask(config: AskConfig, items: list, params: EconParams, *, make_calls: bool, title: str

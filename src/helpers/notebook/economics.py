@@ -33,6 +33,8 @@ class EconParams:
     rounds: int
     sessions: int
     rpm: float | None
+    reasoning_effort: str | None  # openai/ reasoning models; None = each model's default
+    reasoning_budget: int  # reasoning tokens per answer on top of max_tokens
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> EconParams:

@@ -39,6 +39,8 @@ class NotebookParams:
     max_tokens: int
     reasoning_tokens: int
     examples: int  # sampled answers per variant shown in an answer viewer
+    reasoning_effort: str | None  # openai/ reasoning models; None = each model's default
+    reasoning_budget: int  # reasoning tokens per answer on top of max_tokens
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> NotebookParams:
@@ -67,4 +69,5 @@ def check_run_arguments(params: NotebookParams, scenarios: list) -> None:
             raise UserError(f"--level {level}: the scenarios have levels 1 to {top}")
     experiment.RunConfig(models=params.models, variants=params.variants or ("baseline",), mode=params.mode,
                          samples=params.samples, max_tokens=params.max_tokens,
-                         reasoning_tokens=params.reasoning_tokens, base_url=params.base_url)
+                         reasoning_tokens=params.reasoning_tokens, base_url=params.base_url,
+                         reasoning_effort=params.reasoning_effort, reasoning_budget=params.reasoning_budget)

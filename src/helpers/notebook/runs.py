@@ -20,9 +20,11 @@ from helpers.exceptions import (MODES, Estimate, RunConfig, RunResult, Scenario,
                                 load_variants, select, stats, transcripts)
 from helpers.humans import MoralExceptQA, load_moralexceptqa
 from helpers.llm import Limits
+from helpers.llm.capabilities import EFFORTS
 from helpers.notebook.comparison import HumanSide
 from helpers.notebook.params import NotebookParams, check_run_arguments
 from helpers.notebook.progress import ProgressBar
+from helpers.notebook.shutdowns import shutdown_callout
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ def run_controls(study: Study, *, pickers: bool = True, reasoning: bool = False,
     if reasoning:
         widgets["reasoning_tokens"] = mo.ui.number(start=1, value=params.reasoning_tokens,
                                                    label="tokens per reasoning turn")
+    # Reasoning models (openai/ only) take an effort; "default" sends none.
+    widgets["reasoning_effort"] = mo.ui.dropdown(options=["default", *EFFORTS],
+                                                 value=params.reasoning_effort or "default",
+                                                 label="reasoning effort (openai/ reasoning models)")
     widgets["max_cost"] = mo.ui.number(start=0, step=0.5, value=params.max_cost, label="max cost ($)")
     if batch:
         widgets["batch"] = mo.ui.checkbox(label="Batch API (openai/ only: half price, up to 24 h)")
@@ -115,9 +121,16 @@ def controls_view(controls, *buttons):
     import marimo as mo
 
     rows = [[k for k in keys if k in controls] for keys in
-            (("models",), ("variants", "scenarios", "levels"), ("mode", "samples", "reasoning_tokens"))]
+            (("models",), ("variants", "scenarios", "levels"),
+             ("mode", "samples", "reasoning_tokens", "reasoning_effort"))]
     last = [controls[k] for k in ("max_cost", "batch") if k in controls]
     return mo.vstack([mo.hstack([controls[k] for k in row]) for row in rows if row] + [mo.hstack([*last, *buttons])])
+
+
+def _effort(chosen: str | None, default: str | None) -> str | None:
+    if chosen is None:
+        return default
+    return None if chosen == "default" else chosen
 
 
 def configure(values: dict[str, Any], study: Study) -> RunPlan:
@@ -128,6 +141,8 @@ def configure(values: dict[str, Any], study: Study) -> RunPlan:
         variants=tuple(values.get("variants") or ("baseline",)), mode=values["mode"], samples=int(values["samples"]),
         temperature=params.temperature, max_tokens=params.max_tokens, base_url=params.base_url,
         reasoning_tokens=int(values.get("reasoning_tokens", params.reasoning_tokens)),
+        reasoning_effort=_effort(values.get("reasoning_effort"), params.reasoning_effort),
+        reasoning_budget=params.reasoning_budget,
         levels=tuple(sorted(int(v) for v in levels)) or None if levels is not None else None,
     )
     chosen = select(study.scenarios, list(values.get("scenarios") or []))
@@ -154,7 +169,8 @@ class Run:
 
     def report(self, note: str = ""):
         """The estimate (what the run needs and costs before the button), the run's
-        `calls: X made, Y cached, Z failed` line and what is not cached yet."""
+        `calls: X made, Y cached, Z failed` line and what is not cached yet, below a
+        warning for any openai/ model OpenAI shuts down."""
         import marimo as mo
 
         config, stats = self.plan.config, self.result.stats
@@ -165,7 +181,7 @@ class Run:
                          f"each bucket**, reasoning turns of at most {config.reasoning_tokens} tokens.")
         missing = f" {stats.missing} calls are not cached yet: press the run button to make them." if stats.missing else ""
         lines.append(f"`{stats.line()}`{note}.{missing}{call_details(stats)}")
-        return mo.md("\n\n".join(lines))
+        return mo.vstack([shutdown_callout(config.models, config.base_url), mo.md("\n\n".join(lines))])
 
 
 def call_details(stats) -> str:

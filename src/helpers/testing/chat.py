@@ -1,6 +1,13 @@
 """The fake OpenAI's chat completions: canned answers a test can predict, token
 counts, logprobs, a requests-per-minute limit and injected faults.
 
+A model in the server's catalogue (helpers.testing.catalogue) is served by its
+rules: parameters it refuses get OpenAI's 400 (counted in stats["rejected"]),
+after its shutdown date it answers 404, and a reasoning model bills reasoning
+tokens inside completion_tokens, leaving the answer empty (finish_reason
+"length") when max_completion_tokens cannot hold reasoning and answer. Any
+other model is answered as an OpenAI-compatible server would: no checks.
+
 Answers follow a rule a test can read: "Yes" when the prompt mentions one of
 `yes_words`, otherwise "No", followed by a short reason whose wording varies
 from answer to answer (the decision never does). Token counts are NOT the real
@@ -11,6 +18,7 @@ message + 3 for the reply.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
 import random
@@ -21,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from helpers.testing.catalogue import lookup, reasoning_spent, refusal, system_fingerprint
 from helpers.testing.transport import Reply, error
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -59,6 +68,9 @@ class ChatReplies:
     _closing: threading.Event  # set by close(): sleeps end at once, so closing never waits on them
     _new_id: Callable[[str], str]
 
+    catalogue: dict[str, dict]
+    today: datetime.date
+
     framing: int = 0
 
     def decide(self, body: dict) -> str:
@@ -69,17 +81,31 @@ class ChatReplies:
         """`n`, or 1 whatever `n` is when the server ignores it (as llama.cpp's server does)."""
         return 1 if self.ignore_n else int(body.get("n") or 1)
 
+    def model_entry(self, model: Any) -> dict | None:
+        """The catalogue entry `model` is served by (a fine-tune by its base's), None if unknown."""
+        return lookup(self.catalogue, model)
+
     def respond(self, body: dict) -> dict:
         decision = self.decide(body)
+        model = body.get("model", "")
+        entry = self.model_entry(model)
+        # Reasoning comes first and counts toward max_completion_tokens: a cap below
+        # reasoning + answer leaves the answer empty, cut off for length, as OpenAI does.
+        thinking = reasoning_spent(entry, body)
+        cap = body.get("max_completion_tokens") if thinking else None
         one_token = 1 in (body.get("max_tokens"), body.get("max_completion_tokens"))
-        choices, texts = [], []
+        choices, spent, reasoned = [], 0, 0
         for i in range(self.choices_wanted(body)):
             # The wording varies from answer to answer, like a sampled reply; the decision never does.
             reasons = REASONS[decision]
             text = decision if one_token else f"{decision}. {reasons[next(self._wording) % len(reasons)]}"
-            texts.append(text)
+            finish, tokens = "stop", thinking + count_tokens(text)
+            if cap is not None and tokens > cap:
+                text, finish, tokens = "", "length", cap
+            spent += tokens
+            reasoned += min(thinking, tokens)
             choice = {"index": i, "message": {"role": "assistant", "content": text},
-                      "finish_reason": "stop", "logprobs": None}
+                      "finish_reason": finish, "logprobs": None}
             if body.get("logprobs") and self.logprobs:
                 top = [(decision, 0.8), ("Yes" if decision == "No" else "No", 0.15), ("I", 0.05)]
                 top = top[: int(body.get("top_logprobs") or 1)]
@@ -89,18 +115,34 @@ class ChatReplies:
         # 4 tokens of chat-template framing per message and 3 for the reply; `framing`
         # tokens more per message stand for another template (a restarted self-hosted server).
         prompt = sum(count_tokens(_text(m.get("content"))) + 4 + self.framing for m in body.get("messages", [])) + 3
-        completion = sum(count_tokens(t) for t in texts)
-        return {"id": self._new_id("chatcmpl-"), "object": "chat.completion",
-                "created": int(time.time()), "model": body.get("model", ""), "choices": choices,
-                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                          "total_tokens": prompt + completion}}
+        usage = {"prompt_tokens": prompt, "completion_tokens": spent, "total_tokens": prompt + spent}
+        reply = {"id": self._new_id("chatcmpl-"), "object": "chat.completion",
+                 "created": int(time.time()), "model": model, "choices": choices, "usage": usage}
+        if entry is not None:  # what OpenAI's replies carry and an OpenAI-compatible server's may not
+            if model in self.catalogue and entry["snapshot"]:  # a fine-tune keeps its own name
+                reply["model"] = entry["snapshot"]
+            reply["system_fingerprint"] = system_fingerprint(model)
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoned, "accepted_prediction_tokens": 0,
+                                                  "rejected_prediction_tokens": 0, "audio_tokens": 0}
+            usage["prompt_tokens_details"] = {"cached_tokens": 0, "audio_tokens": 0}
+        return reply
 
-    def _answer(self, body: dict) -> Reply:
-        """The part of a chat completion shared by live requests and batch lines."""
+    def refused(self, body: dict) -> Reply | None:
+        """The error a request gets before any answer is made, or None if it is answered."""
         if body.get("model") == "missing-model":
             return error(404, "The model does not exist", code="model_not_found", param="model")
         if not isinstance(body.get("messages"), list):
             return error(400, "'messages' is a required property", param="messages")
+        entry = self.model_entry(body.get("model"))
+        return None if entry is None else refusal(body["model"], entry, body, self.today)
+
+    def _answer(self, body: dict) -> Reply:
+        """The part of a chat completion shared by live requests and batch lines."""
+        refused = self.refused(body)
+        if refused is not None:
+            with self._lock:
+                self.stats["rejected"] += 1
+            return refused
         payload = self.respond(body)
         with self._lock:
             self.stats["completions"] += len(payload["choices"])

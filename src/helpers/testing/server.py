@@ -3,7 +3,14 @@
 It stands in for OpenAI at the HTTP boundary, for tests, for benchmarks and for
 anyone without an API key: code runs unchanged through the openai SDK, pointed
 at `server.base_url`. It serves chat completions, files, batches, fine-tuning
-jobs and a model list, all kept in memory.
+jobs, and the models (list and retrieve, with `shutdown_date`), all kept in memory.
+
+The models it knows are in `catalogue` (helpers.testing.catalogue; per server,
+settable): today's reasoning models refuse max_tokens, temperature and logprobs
+as OpenAI's do and bill reasoning tokens; a model past its shutdown date, as
+seen from `today` (settable; CATALOGUE_DAY unless set), answers 404. A model
+outside the catalogue is answered without any of these rules, as vLLM or
+llama.cpp would.
 
 Answers follow a rule a test can read: "Yes" when the prompt mentions one of
 `yes_words`, otherwise "No" (helpers.testing.chat). Every request is recorded
@@ -17,13 +24,15 @@ whatever `n` asks, like llama.cpp's server.
 Files, batches and jobs are in helpers.testing.stores, the HTTP plumbing in
 helpers.testing.transport; this module puts them together and routes requests.
 
-    python -m helpers.testing.server --port 8000 --rpm 60 --fault-rate 0.1 --seed 1
+    python -m helpers.testing.server --port 8000 --rpm 60 --fault-rate 0.1 --seed 1 --today 2027-01-15
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import datetime
 import itertools
 import random
 import threading
@@ -31,13 +40,17 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from helpers.testing.catalogue import DEFAULT_CATALOGUE, complete, lookup, model_object
 from helpers.testing.chat import FAULTS, REASONS, TOKEN, ChatReplies, _text, count_tokens
 from helpers.testing.transport import Background, Reply, app_for, error
 from helpers.testing.stores import FT_STEPS, MODERATION_ERROR, Stores
 
 # Names tests and benchmarks import from here, wherever they are defined now.
-__all__ = ["FAULTS", "FT_STEPS", "MODERATION_ERROR", "REASONS", "TOKEN", "FakeOpenAI", "_text", "count_tokens",
-           "main"]
+__all__ = ["DEFAULT_CATALOGUE", "FAULTS", "FT_STEPS", "MODERATION_ERROR", "REASONS", "TOKEN", "FakeOpenAI",
+           "_text", "count_tokens", "main"]
+
+
+CATALOGUE_DAY = datetime.date(2026, 12, 5)  # the day docs/sources/openai-api-2026-12.md was read
 
 
 class FakeOpenAI(ChatReplies, Stores):
@@ -50,13 +63,16 @@ class FakeOpenAI(ChatReplies, Stores):
 
     Attributes a test may set: fail_next (statuses to answer first), logprobs (False:
     ignore the logprobs a request asks for), ignore_n (True: one choice whatever n is),
-    framing (extra prompt tokens per message, as another chat template would add).
+    framing (extra prompt tokens per message, as another chat template would add),
+    catalogue (model id -> entry, see helpers.testing.catalogue; a copy of
+    DEFAULT_CATALOGUE unless given), today (the date shutdown dates are read against).
     """
 
     def __init__(self, api_key: str | None = None, yes_words: tuple[str, ...] = ("$10.01", "0.01 miles"),
                  *, port: int = 0, latency: float = 0.0, rpm: int | None = None,
                  fault_rate: float = 0.0, seed: int | None = None, fault_timeout: float = 3.0,
-                 batch_steps: int = 2):
+                 batch_steps: int = 2, catalogue: dict[str, dict] | None = None,
+                 today: datetime.date | None = None):
         self.api_key = api_key
         self.yes_words = yes_words
         self.latency = latency
@@ -71,7 +87,9 @@ class FakeOpenAI(ChatReplies, Stores):
         self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
         self.framing = 0  # extra prompt tokens per message: as if restarted with another chat template
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
-                                    "prompt_tokens", "completion_tokens", "connections"), 0)
+                                    "prompt_tokens", "completion_tokens", "connections", "rejected"), 0)
+        self.catalogue = DEFAULT_CATALOGUE if catalogue is None else catalogue
+        self.today = today  # None: CATALOGUE_DAY, the day the catalogue describes
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
         self.jobs: dict[str, dict] = {}
@@ -120,10 +138,46 @@ class FakeOpenAI(ChatReplies, Stores):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the models served -------------------------------------------------
+    @property
+    def catalogue(self) -> dict[str, dict]:
+        return self._catalogue
+
+    @catalogue.setter
+    def catalogue(self, entries: dict[str, dict]) -> None:
+        """A copy, checked now, so a mistake in a test's entry fails where it is written."""
+        for name, entry in entries.items():
+            complete(name, entry)
+        self._catalogue = copy.deepcopy(dict(entries))  # a test's edits never reach DEFAULT_CATALOGUE
+
+    @property
+    def today(self) -> datetime.date:
+        # The catalogue describes the API as it was on one day; playing that day unless
+        # told otherwise keeps tests that use the paper's models from breaking the day
+        # the real ones shut down.
+        return self._today or CATALOGUE_DAY
+
+    @today.setter
+    def today(self, day: datetime.date | None) -> None:
+        self._today = day
+
+    def models(self) -> list[dict]:
+        """What GET /v1/models lists: the catalogue, then the fine-tuned models (with their base's date)."""
+        tuned = [j["fine_tuned_model"] for j in self.jobs.values() if j["fine_tuned_model"]]
+        names = [*self.catalogue, *(n for n in tuned if n not in self.catalogue)]
+        return [model_object(n, lookup(self.catalogue, n)) for n in names]
+
+    def _retrieve_model(self, model: str) -> Reply:
+        found = [m for m in self.models() if m["id"] == model]
+        if not found:
+            return error(404, f"The model `{model}` does not exist or you do not have access to it.",
+                         code="model_not_found", param="model")
+        return 200, found[0], {}
+
     def _check(self, method: str, path: str, body: Any) -> Reply:
         """A served-model check, answered as a request would be, but for faults and stats."""
         if method == "POST" and path.rstrip("/").endswith("/chat/completions"):
-            return 200, self.respond(body), {}
+            return self.refused(body) or (200, self.respond(body), {})
         return self._route(method, path, {}, body)
 
     def completions(self) -> list[dict]:
@@ -142,10 +196,9 @@ class FakeOpenAI(ChatReplies, Stores):
         stores = {"files": self.files, "batches": self.batches, "jobs": self.jobs}
         with self._lock:
             if method == "GET" and parts == ["models"]:
-                names = ["gpt-4o-mini", "gpt-4o", *(j["fine_tuned_model"] for j in self.jobs.values()
-                                                   if j["fine_tuned_model"])]
-                return 200, {"object": "list", "data": [{"id": n, "object": "model", "created": 0,
-                                                         "owned_by": "test-org"} for n in names]}, {}
+                return 200, {"object": "list", "data": self.models()}, {}
+            if method == "GET" and parts[:1] == ["models"] and len(parts) > 1:
+                return self._retrieve_model("/".join(parts[1:]))  # an id may hold a slash (vendor/model)
             if method == "POST" and len(parts) == 1 and parts[0] in stores:
                 return {"files": self._upload, "batches": self._create_batch, "jobs": self._create_job}[parts[0]](body)
             if len(parts) in (2, 3) and parts[0] in stores:
@@ -179,9 +232,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fault-timeout", type=float, default=3.0, help="seconds a timeout fault hangs")
     parser.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--today", type=datetime.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="the date models' shutdown dates are compared with (default: the real date)")
     args = parser.parse_args(argv)
     server = FakeOpenAI(api_key=args.api_key, port=args.port, latency=args.latency, rpm=args.rpm,
-                        fault_rate=args.fault_rate, fault_timeout=args.fault_timeout, seed=args.seed)
+                        fault_rate=args.fault_rate, fault_timeout=args.fault_timeout, seed=args.seed,
+                        today=args.today)
     server.start()
     print(f"serving on {server.base_url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
