@@ -137,6 +137,42 @@ def one_sample_test(p0: float, k: int, n: int) -> tuple[float, float]:
     return float(z), float(2 * norm_sf(abs(z)))
 
 
+def exact_one_sample_test(p0: float, k: float, n: float) -> float:
+    """Exact two-sided binomial test of k refusals among n people against a known
+    probability p0 (an exact-mode model rate): scipy.stats.binomtest, whose two-sided
+    p sums every outcome no likelier than k (as R's binom.test does).
+
+    Unlike one_sample_test's z, it stays valid near 0 and 1 with few people: a model
+    at 0.99 against 48 of 50 gives p = 0.089 where the z-test gives 0.033. Counts
+    derived from rates (k = rate x n) are rounded to whole people. p0 of exactly 0 or 1
+    gives p = 0 when any person disagrees; a rate that is only a bound (top-k logprobs)
+    must not be passed here as if it were exact.
+    """
+    from scipy.stats import binomtest
+
+    k, n = _whole(k, n)
+    return float(binomtest(k, n, min(max(float(p0), 0.0), 1.0)).pvalue)
+
+
+def exact_two_sample_test(k1: float, n1: float, k2: float, n2: float) -> float:
+    """Fisher's exact test of k1 of n1 (model) against k2 of n2 (humans), two-sided:
+    scipy.stats.fisher_exact on the 2 x 2 table of refusals and grants. Conditional on
+    both margins, so conservative beside the paper's pooled z-test; counts derived
+    from rates are rounded."""
+    from scipy.stats import fisher_exact
+
+    k1, n1 = _whole(k1, n1)
+    k2, n2 = _whole(k2, n2)
+    return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+
+
+def _whole(k: float, n: float) -> tuple[int, int]:
+    k, n = int(round(float(k))), int(round(float(n)))
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"counts must lie in 0..n with n >= 1, got {k}/{n}")
+    return k, n
+
+
 def norm_sf(x: float) -> float:
     from scipy.stats import norm
 
@@ -183,7 +219,9 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
     human_counts(). Returns one row per (model, variant, scenario, level) with
     model_rate, human_rate, diff (model - human), z, p, significant (p < alpha,
     unadjusted, as in the paper), direction ('model stricter' / 'model laxer' /
-    'not significant'), and for each method in `adjust` (statsmodels
+    'not significant'), the exact test beside the paper's z-test (exact_test:
+    'binomial' for a known model probability, 'fisher' where both sides are samples;
+    p_exact, significant_exact), and for each method in `adjust` (statsmodels
     multipletests names; holm and fdr_bh = Benjamini-Hochberg) the adjusted p and
     significance, computed within each (model, variant).
     """
@@ -195,24 +233,29 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
     rows = []
     for _, r in merged.iterrows():
         chains = r.get("chains", 0) or 0
+        hk, hn = r["human_k"], r["human_n"]
+        test = "fisher"
         if pd.isna(r["refusal_rate"]):
-            z, p, model_n = np.nan, np.nan, np.nan
+            z, p, p_exact, model_n, test = np.nan, np.nan, np.nan, np.nan, ""
         elif r["measure"] == "exact" and chains > 0:
             model_n = chains
-            z, p = proportion_test(r["refusal_rate"] * chains, chains, r["human_k"], r["human_n"])
+            z, p = proportion_test(r["refusal_rate"] * chains, chains, hk, hn)
+            p_exact = exact_two_sample_test(r["refusal_rate"] * chains, chains, hk, hn)
         elif r["measure"] == "exact":
-            z, p = one_sample_test(r["refusal_rate"], r["human_k"], r["human_n"])
-            model_n = np.nan
+            z, p = one_sample_test(r["refusal_rate"], hk, hn)
+            p_exact, model_n, test = exact_one_sample_test(r["refusal_rate"], hk, hn), np.nan, "binomial"
         else:
             model_n = r["yes"] + r["no"]
-            z, p = (proportion_test(r["no"], model_n, r["human_k"], r["human_n"])
-                    if model_n > 0 else (np.nan, np.nan))
+            z, p = proportion_test(r["no"], model_n, hk, hn) if model_n > 0 else (np.nan, np.nan)
+            p_exact = exact_two_sample_test(r["no"], model_n, hk, hn) if model_n > 0 else np.nan
         rows.append({**{c: r[c] for c in BUCKET}, "model_rate": r["refusal_rate"], "model_n": model_n,
-                     "human_rate": r["human_rate"], "human_n": r["human_n"],
-                     "diff": r["refusal_rate"] - r["human_rate"], "z": z, "p": p})
+                     "human_rate": r["human_rate"], "human_n": hn,
+                     "diff": r["refusal_rate"] - r["human_rate"], "z": z, "p": p,
+                     "exact_test": test if pd.notna(p_exact) else "", "p_exact": p_exact})
     out = pd.DataFrame(rows, columns=BUCKET + ["model_rate", "model_n", "human_rate", "human_n",
-                                               "diff", "z", "p"])
+                                               "diff", "z", "p", "exact_test", "p_exact"])
     out["significant"] = out["p"] < alpha
+    out["significant_exact"] = out["p_exact"] < alpha
     out["direction"] = np.where(~out["significant"], "not significant",
                                 np.where(out["diff"] > 0, "model stricter", "model laxer"))
     for method in adjust:
@@ -242,14 +285,20 @@ def summarize(comparison: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def one_agent(model_rates: pd.DataFrame, what: str) -> None:
+    """Refuse a table of several agents (model x variant) where a statistic pools
+    buckets: pooling two agents' curves would measure neither."""
+    columns = [c for c in ("model", "variant") if c in model_rates]
+    if columns and len(model_rates[columns].drop_duplicates()) > 1:
+        raise ValueError(f"{what} takes one agent; filter by model and variant first")
+
+
 def mean_absolute_difference(model_rates: pd.DataFrame, human: pd.DataFrame) -> float:
     """Mean |model rate - human rate| over buckets present in both (paper, Sec. 2.3).
 
     model_rates must hold one agent (one model and variant); human: see human_counts().
     """
-    agents = model_rates[["model", "variant"]].drop_duplicates() if "model" in model_rates else []
-    if len(agents) > 1:
-        raise ValueError("mean_absolute_difference takes one agent; filter by model and variant first")
+    one_agent(model_rates, "mean_absolute_difference")
     merged = model_rates.merge(human_counts(human), on=MATCH, how="inner")
     diffs = (merged["refusal_rate"] - merged["human_rate"]).abs().dropna()
     if diffs.empty:
@@ -280,7 +329,13 @@ def level_permutation_test(model_rates: pd.DataFrame, human: pd.DataFrame, *,
     for k <= exact_up_to; above that `draws` random permutations are used and
     p = (1 + #{d <= observed}) / (draws + 1). Only scenarios with both model and
     human rates at every one of the same k levels are used (listed in the result).
+
+    It tests ordering, not closeness: any model whose rates follow the level order
+    passes, however flat or far from people it is (0.85 -> 0.75 over six levels gives
+    p = 0.008), so read it beside trends.level_agreement and the gap's reference points.
+    One agent at a time (the paper's per-scenario tests are this with one scenario).
     """
+    one_agent(model_rates, "level_permutation_test")
     merged = model_rates.merge(human_counts(human), on=MATCH, how="inner")
     wide_m = merged.pivot_table(index="scenario", columns="level", values="refusal_rate")
     wide_h = merged.pivot_table(index="scenario", columns="level", values="human_rate")

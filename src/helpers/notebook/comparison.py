@@ -62,7 +62,7 @@ def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | 
     """One markdown line per (model, variant) of stats.summarize: the mean absolute
     difference and the significant buckets (unadjusted, Holm, Benjamini-Hochberg).
 
-    permutations: level_permutation_test results by model, added where given.
+    permutations: level_permutation_test results by (model, variant), added where given.
     """
     lines = []
     for r in summary.itertuples():
@@ -71,7 +71,7 @@ def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | 
                 f"**{r.significant} of {r.buckets}** ({r.model_stricter} stricter, {r.model_laxer} laxer; "
                 f"Holm {r.significant_holm}, Benjamini-Hochberg {r.significant_fdr_bh})")
         if permutations is not None:
-            test = permutations.get(r.model)
+            test = permutations.get((r.model, r.variant))
             line += (f"; level-permutation test p = {test.p_value:.3f} ({test.permutations} permutations)"
                      if test is not None else "; the level-permutation test needs every level of an act")
         lines.append(line)
@@ -79,12 +79,12 @@ def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | 
 
 
 def permutation_tests(measured: pd.DataFrame, human: pd.DataFrame) -> dict:
-    """stats.level_permutation_test per model, for the models with a scenario
-    measured at every level (the test needs whole curves)."""
+    """stats.level_permutation_test per agent (model, variant), for the agents with a
+    scenario measured at every level (the test needs whole curves)."""
     tests = {}
-    for model, part in measured.groupby("model"):
+    for agent, part in measured.groupby(["model", "variant"], sort=False):
         try:
-            tests[model] = stats.level_permutation_test(part, human)
+            tests[agent] = stats.level_permutation_test(part, human)
         except ValueError:  # no scenario measured at all its levels yet
             pass
     return tests
