@@ -96,3 +96,14 @@ def test_trend_intervals_resample_scenarios_and_are_seeded():
     assert result.slope.value == pytest.approx(-0.1) and result.slope.excludes_zero()
     assert result.spearman.value < 0 and (result.points, result.clusters) == (30, 5)
     assert result == trends.trend(x, y, np.repeat(list("abcde"), 6), draws=200, seed=1)
+
+
+def test_paper_reported_permutation_ps_below_the_exact_floor_say_so():
+    from helpers.exceptions.reference import paper_reported
+
+    table = paper_reported()
+    ps = table[table["metric"] == "permutation_p"]
+    below = ps[ps["value"] < 1 / ps["denominator"]]
+    assert len(below) >= 1
+    assert below["note"].str.contains("p <= 0.0014", regex=False).all()
+    assert not ps.drop(below.index)["note"].str.contains("p <= 0.0014", regex=False).any()
