@@ -30,6 +30,8 @@ def export_then_replay(run_cli, monkeypatch, tmp_path, args, server=None):
     answers = made(out)
     assert calls_line(out) == f"calls: {answers} made, 0 cached, 0 failed"
     asked = (len(server.requests), len(server.checks)) if server else None
+    # A day later: the day's list of models (shutdown dates) is not cached, yet an export asks for none.
+    monkeypatch.setenv("EXCEPTIONS_TODAY", "2026-12-06")
     code, out, err = run_cli("archive", "export", *args, "--out", str(tmp_path / "archive"))
     assert code == 0, err
     assert f"{answers} of {answers} answers of this selection are cached" in out
@@ -160,3 +162,29 @@ def test_show_tells_a_sound_archive_from_a_damaged_one(run_cli, tmp_path, server
         fh.write("\n")
     code, out, _ = run_cli("archive", "show", str(tmp_path / "a"))
     assert code == 1 and "checks: FAILED: archive" in out and "scenarios.toml has" in out
+
+
+def test_a_reasoning_run_is_read_again_by_the_command_the_archive_prints(run_cli, monkeypatch, tmp_path):
+    """The effort, budget and capability overrides shape the request, hence the key:
+    the printed `run` command must carry them."""
+    import shlex
+
+    server = FakeOpenAI().start()
+    try:
+        args = ("--model", "openai/gpt-6-luna", "--base-url", server.base_url, "--scenario", "grocery_prices",
+                "--mode", "sample", "--samples", "2", "--reasoning-effort", "low", "--reasoning-budget", "500",
+                "--capability", "n=false")
+        code, out, err = run_cli("run", *args)
+        assert code == 0 and made(out) == 12, out + err
+        code, out, err = run_cli("archive", "export", *args, "--out", str(tmp_path / "archive"))
+        assert code == 0, err
+    finally:
+        server.close()
+    monkeypatch.setenv("EXCEPTIONS_CACHE", str(tmp_path / "fresh"))
+    code, out, err = run_cli("archive", "import", str(tmp_path / "archive"))
+    assert code == 0, err
+    printed = next(line for line in out.splitlines() if "python -m helpers run" in line)
+    argv = shlex.split(printed[printed.index("python -m helpers run"):])[3:]
+    assert argv[argv.index("--reasoning-effort") + 1] == "low" and "n=false" in argv
+    code, out, err = run_cli(*argv)
+    assert code == 0 and calls_line(out) == "calls: 0 made, 12 cached, 0 failed", out + err

@@ -131,7 +131,7 @@ def test_export_refuses_a_place_it_would_overwrite_or_cannot_write(tmp_path, ent
         target = tmp_path / "blocker" / "out"  # a folder inside a file
     with pytest.raises(UserError, match=message):
         export(target, entries, tmp_path)
-    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob("blocker/*"))
+    assert not list(tmp_path.glob(".*partial*"))
 
 
 def test_an_empty_folder_is_a_fine_place_to_export_to(tmp_path, entries):
@@ -199,7 +199,7 @@ TAMPERED = [
     (edit_manifest(lambda m: m.update(answers=4)), "holds 3 answers"),
     # Edited with care (checksums recomputed): caught by the key, which hashes the request.
     (edit_rows(lambda rows: _request(rows[0], lambda b: b["messages"][0].update(content="Flour costs $99."))),
-     "answers.parquet row 1 (key "),
+     "its key is not the hash of its model identity, kind, request and sample, so one of them was changed"),
     (edit_rows(lambda rows: _request(rows[1], lambda b: b.update(temperature=0.0))),
      "its key is not the hash of its model identity, kind, request and sample"),
     (edit_rows(lambda rows: rows[0].update(identity=rows[0]["identity"].replace("gpt-4o-mini", "gpt-4o"))),

@@ -48,7 +48,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from helpers.exceptions import archive
     from helpers.llm.archive import MANIFEST, sha256
 
-    chosen, config, _ = setup(args)
+    chosen, config, _ = setup(args, warn=False)
     done = archive.export(config, chosen, args.out, scenario_ids=list(args.scenario_ids),
                           scenarios_file=args.scenarios)
     manifest = done.manifest
@@ -94,7 +94,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"checks: FAILED: {exc}")
         return 1
     print(f"checks: passed ({len(archive.rows)} answers; every file matches its size and SHA-256, every key "
-          "its identity and request, every column its stored answer)")
+          "its identity and request, every answer column its stored answer; labels are not checked)")
     return 0
 
 

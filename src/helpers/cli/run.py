@@ -37,9 +37,11 @@ def _write(table: pd.DataFrame, out: Path) -> None:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}; choose another path") from None
 
 
-def setup(args: argparse.Namespace):
+def setup(args: argparse.Namespace, *, warn: bool = True):
     """(the chosen scenarios, the RunConfig, the pacing Limits) of run-style arguments;
-    `run`, `estimate` and `archive export` select the same answers from the same options."""
+    `run`, `estimate` and `archive export` select the same answers from the same options.
+    warn: print the run's warnings, shutdown dates included (which may ask the
+    endpoint's GET /models); `archive export` asks no server, so it does not."""
     from helpers.exceptions import experiment
     from helpers.exceptions import scenarios
     from helpers.llm import lifecycle
@@ -59,8 +61,9 @@ def setup(args: argparse.Namespace):
         reasoning_budget=args.reasoning_budget, capabilities=capability_overrides(args.capabilities),
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
-    for message in config.warnings() + lifecycle.warnings(config.models, base_url=config.base_url):
-        print(f"warning: {message}", file=sys.stderr)
+    if warn:
+        for message in config.warnings() + lifecycle.warnings(config.models, base_url=config.base_url):
+            print(f"warning: {message}", file=sys.stderr)
     return chosen, config, limits
 
 

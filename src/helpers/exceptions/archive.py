@@ -63,10 +63,8 @@ def collect(config: RunConfig, scenarios: list[Scenario],
                 labels = _labels(bucket.variant, bucket.scenario, bucket.level, None, decision)
                 entries.append(archive.Entry(unit, answer, labels))
     for chain in chain_list:
-        texts = [r.get("text", "") for r in chain.results]
         last = len(chain.variant.turns) - 1
-        for turn, answer in enumerate(chain.results):
-            unit = chain.unit_for(turn, texts[:turn])
+        for turn, (unit, answer) in enumerate(chains.answered_turns([chain])):
             # Only the last turn decides; the turns before it are the reasoning.
             decision = (parse_answer(answer.get("text", ""), action_of(chain.prompt))
                         if turn == last and unit.kind == "generate" else None)
@@ -84,7 +82,17 @@ def selection(config: RunConfig, scenarios: list[Scenario], scenario_ids: list[s
             "samples": config.samples, "temperature": config.temperature, "max_tokens": config.max_tokens,
             "reasoning_tokens": config.reasoning_tokens, "scenario_ids": list(scenario_ids),
             "scenarios": [s.id for s in scenarios], "levels": list(config.levels) if config.levels else None,
-            "base_url": next(iter(endpoints), None)}
+            "base_url": next(iter(endpoints), None), "reasoning_effort": config.reasoning_effort,
+            "reasoning_budget": config.reasoning_budget,
+            "capabilities": [[key, list(value) if isinstance(value, tuple) else value]
+                             for key, value in config.capabilities]}
+
+
+def _option_text(value: Any) -> str:
+    """A --capability value as typed: lists comma-separated, booleans as true/false."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 def rerun_command(chosen: dict[str, Any], folder: Path | str) -> str | None:
@@ -100,6 +108,13 @@ def rerun_command(chosen: dict[str, Any], folder: Path | str) -> str | None:
         argv += ["--mode", chosen["mode"], "--samples", str(chosen["samples"]), "--temperature",
                  str(chosen["temperature"]), "--max-tokens", str(chosen["max_tokens"]), "--reasoning-tokens",
                  str(chosen["reasoning_tokens"])]
+        # Reasoning options shape the request, hence the key (absent from older manifests).
+        if chosen.get("reasoning_effort"):
+            argv += ["--reasoning-effort", chosen["reasoning_effort"]]
+        if chosen.get("reasoning_budget") is not None:
+            argv += ["--reasoning-budget", str(chosen["reasoning_budget"])]
+        argv += [f for key, value in chosen.get("capabilities") or []
+                 for f in ("--capability", f"{key}={_option_text(value)}")]
         if chosen["base_url"] not in (None, OPENAI_URL):
             argv += ["--base-url", chosen["base_url"]]
         return shlex.join(argv)

@@ -106,12 +106,12 @@ def new_job_check(spec: ModelSpec, day: date | None = None) -> tuple[str | None,
     rules = load_rules()
     if spec.base_url != OPENAI_URL and rules.for_model(spec.model).rule == "defaults":
         return None, []
-    with open_cache() as cache:
-        found = lifecycle.shutdown(spec, cache, rules, day)
     ends = rules.fine_tuning_ends
-    if ends and day > date.fromisoformat(ends):
+    if ends and day > date.fromisoformat(ends):  # decided without asking the endpoint anything
         return (f"OpenAI takes no new self-serve fine-tuning jobs after {ends} ({Path(rules.source).name}), and "
                 f"today is {day}; {OPEN_WEIGHT}; jobs already submitted (records/) still resume"), []
+    with open_cache() as cache:
+        found = lifecycle.shutdown(spec, cache, rules, day)
     if found.date is not None and found.date < day:
         return (f"{spec.name} was shut down on {found.date} ({found.source}), so it cannot be fine-tuned; "
                 f"{OPEN_WEIGHT}"), []

@@ -26,6 +26,7 @@ from typing import Any
 
 from helpers import paths
 from helpers.errors import ConfigError, UserError
+from helpers.llm.naming import base_of
 
 TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
 TEMPERATURES = ("any", "default-only", "effort-none")
@@ -78,7 +79,7 @@ class Rules:
     def for_model(self, model: str) -> Capabilities:
         """The rule of the most specific (longest) pattern that fits; a fine-tuned
         model (ft:BASE:org:name:id) follows its BASE."""
-        name = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 1 else model
+        name = base_of(model)
         fitting = [p for p in self.patterns if fnmatch.fnmatchcase(name, p)]
         if not fitting:
             return self.defaults

@@ -21,9 +21,7 @@ asked about at all.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -33,8 +31,8 @@ from typing import Any
 from helpers.errors import UserError
 from helpers.llm.cache import CallCache, open_cache
 from helpers.llm.capabilities import Rules, load_rules
-from helpers.llm.naming import OPENAI_URL, ModelSpec, parse_model
-from helpers.llm.served import CHECK_HEADER
+from helpers.llm.naming import OPENAI_URL, ModelSpec, base_of, parse_model
+from helpers.llm import served
 
 TODAY_VAR = "EXCEPTIONS_TODAY"
 LIST_TIMEOUT = 5.0  # seconds for the whole listing; it is asked at most once a day per endpoint
@@ -72,21 +70,11 @@ def _fetch(endpoint: str) -> dict[str, Any]:
     The whole request is bounded by LIST_TIMEOUT (httpx's timeout is per read)."""
     import httpx
 
-    headers = {CHECK_HEADER: "shutdown-dates"}  # says what the request is, to logs and test servers
-    if key := os.environ.get("OPENAI_API_KEY"):
-        headers["Authorization"] = f"Bearer {key}"
-    until = time.monotonic() + LIST_TIMEOUT
     try:
-        with httpx.Client(timeout=LIST_TIMEOUT, headers=headers) as client:
-            with client.stream("GET", f"{endpoint}/models") as response:
-                if response.status_code != 200:
-                    return {"failed": f"HTTP {response.status_code}"}
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if time.monotonic() > until:
-                        return {"failed": f"no whole reply within {LIST_TIMEOUT:g} s"}
-        listing = json.loads(bytes(body))
+        with served.check_client("shutdown-dates", LIST_TIMEOUT) as client:
+            listing = served.read_json(client, "GET", f"{endpoint}/models", LIST_TIMEOUT)
+    except served.NoReply as exc:
+        return {"failed": str(exc)}
     except (httpx.HTTPError, ValueError) as exc:
         return {"failed": type(exc).__name__}
     data = listing.get("data") if isinstance(listing, dict) else None
@@ -131,8 +119,8 @@ def _listed(said: dict[str, Any] | None, model: str) -> dict | None:
     models = (said or {}).get("models") or {}
     if model in models:
         return models[model]
-    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else None
-    return models.get(base) if base else None
+    base = base_of(model)
+    return models.get(base) if base != model else None
 
 
 def _asked(endpoint: str, day: str) -> str:

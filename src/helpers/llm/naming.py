@@ -36,6 +36,12 @@ class ModelSpec:
         return f"{self.provider}/{self.model}"
 
 
+def base_of(model: str) -> str:
+    """The model a fine-tuned one (ft:BASE:org:suffix:id) was made from, else the model
+    itself: what its prices, tokenizer, capabilities and shutdown date follow."""
+    return model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
+
+
 def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
     """Split `provider/model`, checking the provider and (for local) the model."""
     provider, sep, model = name.partition("/")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.errors import ConfigError
+from helpers.llm.naming import base_of
 
 ALLOWED = {"input", "output", "batch_discount", "training"}
 
@@ -70,7 +71,7 @@ def _entries(model: str) -> list[str]:
     """Names to look a model up under, most specific first: itself; for a fine-tuned
     model (ft:BASE:org:suffix:id) its base; and each without a date snapshot suffix
     (gpt-4o-2024-08-06 -> gpt-4o)."""
-    names = [model] + ([model.split(":")[1]] if model.startswith("ft:") else [])
+    names = list(dict.fromkeys([model, base_of(model)]))
     return names + [re.sub(r"-\d{4}-\d{2}-\d{2}$", "", n) for n in names]
 
 

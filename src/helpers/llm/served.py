@@ -56,17 +56,35 @@ def _entries(listing: Any, model: str) -> list[dict]:
     return entries if len(entries) <= MANY_MODELS else []
 
 
-def _json(client, method: str, url: str, until: float, **kwargs) -> Any:
-    """One request's JSON body, or None; given up at `until` even if bytes keep
-    trickling in (httpx's timeout is per read, not per request)."""
+class NoReply(Exception):
+    """A request that brought no whole JSON body in time; the message says why."""
+
+
+def check_client(purpose: str, seconds: float):
+    """An httpx client for the workspace's own small requests to an endpoint (what it
+    serves, its models' shutdown dates), marked with CHECK_HEADER and carrying the API
+    key if there is one."""
+    import httpx
+
+    headers = {CHECK_HEADER: purpose}  # says what these requests are, to logs and stand-ins
+    if key := os.environ.get("OPENAI_API_KEY"):
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.Client(timeout=seconds, headers=headers)
+
+
+def read_json(client, method: str, url: str, seconds: float, **kwargs) -> Any:
+    """One request's JSON body, given up after `seconds` even if bytes keep trickling
+    in (httpx's timeout is per read, not per request). NoReply if it brings none;
+    httpx errors and ValueError (not JSON) pass through."""
+    until = time.monotonic() + seconds
     with client.stream(method, url, **kwargs) as response:
         if response.status_code != 200:
-            return None
+            raise NoReply(f"HTTP {response.status_code}")
         data = bytearray()
         for chunk in response.iter_bytes():
             data += chunk
             if time.monotonic() > until:
-                return None
+                raise NoReply(f"no whole reply within {seconds:g} s")
     return json.loads(bytes(data))
 
 
@@ -89,18 +107,13 @@ def ask(spec: ModelSpec) -> dict | None:
     within PROBE_TIMEOUT seconds each."""
     import httpx
 
-    headers = {CHECK_HEADER: "served-model"}  # says what these requests are, to logs and stand-ins
-    if key := os.environ.get("OPENAI_API_KEY"):
-        headers["Authorization"] = f"Bearer {key}"
     probe = _probe(spec)
     try:
-        with httpx.Client(timeout=PROBE_TIMEOUT, headers=headers) as client:
-            listing = _json(client, "GET", f"{spec.base_url}/models", time.monotonic() + PROBE_TIMEOUT)
-            if listing is None:  # no model list: not a server to fingerprint, so no completion is spent
-                return None
-            answer = _json(client, "POST", f"{spec.base_url}/chat/completions", time.monotonic() + PROBE_TIMEOUT,
-                           json=probe)
-    except (httpx.HTTPError, ValueError):
+        with check_client("served-model", PROBE_TIMEOUT) as client:
+            # No model list: not a server to fingerprint, so no completion is spent (NoReply).
+            listing = read_json(client, "GET", f"{spec.base_url}/models", PROBE_TIMEOUT)
+            answer = read_json(client, "POST", f"{spec.base_url}/chat/completions", PROBE_TIMEOUT, json=probe)
+    except (NoReply, httpx.HTTPError, ValueError):
         return None
     if not isinstance(answer, dict):
         return None

@@ -15,6 +15,7 @@ import os
 from functools import cache
 
 from helpers import paths
+from helpers.llm.naming import base_of
 
 TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 # OpenAI's published accounting for chat messages: a few tokens of framing per
@@ -24,7 +25,7 @@ TOKENS_PER_REPLY = 3
 
 
 def encoding_name(model: str) -> str:
-    base = model.split(":")[1] if model.startswith("ft:") else model
+    base = base_of(model)
     if base.startswith(("gpt-4-", "gpt-4", "gpt-3.5")) and not base.startswith(("gpt-4o", "gpt-4.1", "gpt-4.5")):
         return "cl100k_base"
     return "o200k_base"  # gpt-4o, gpt-4.1, o1, o3, gpt-5 and unknown names

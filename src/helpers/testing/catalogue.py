@@ -136,9 +136,9 @@ def gone(entry: dict, today: datetime.date) -> bool:
     return shutdown is not None and datetime.date.fromisoformat(shutdown) < today
 
 
-def _unsupported(param: str) -> Reply:
+def _unsupported(param: str, code: str | None = "unsupported_parameter") -> Reply:
     return error(400, f"Unsupported parameter: '{param}' is not supported with this model.",
-                 code="unsupported_parameter", param=param)
+                 code=code, param=param)
 
 
 def _only_default(param: str, value: Any, default: Any = 1) -> Reply:
@@ -169,9 +169,8 @@ def refusal(model: str, entry: dict, body: dict, today: datetime.date) -> Reply 
         if not entry["efforts"]:
             return _unsupported("reasoning_effort")
         if sent["reasoning_effort"] not in entry["efforts"]:
-            label = base_of(model) if model.startswith("ft:") else model
             return error(400, f"Unsupported value: '{sent['reasoning_effort']}' is not supported with the "
-                              f"'{label}' model. Supported values are: {_listed(entry['efforts'])}.",
+                              f"'{base_of(model)}' model. Supported values are: {_listed(entry['efforts'])}.",
                          code="unsupported_value", param="reasoning_effort")
     reasoning = effort(entry, body) != "none"
     for param in ("temperature", "top_p"):
@@ -179,12 +178,15 @@ def refusal(model: str, entry: dict, body: dict, today: datetime.date) -> Reply 
             continue
         if entry["temperature"] == "default-only" and sent[param] != 1:
             return _only_default(param, sent[param])
+        # The GPT-6 models' refusal as quoted has no `code` (docs/sources, section 4 b): a
+        # client must read `param` and the message, not only the code.
         if entry["temperature"] == "not-when-reasoning" and reasoning:
-            return _unsupported(param)
+            return _unsupported(param, code=None)
     for param in ("logprobs", "top_logprobs"):
-        if param in sent and (entry["logprobs"] == "never"
-                              or (entry["logprobs"] == "effort-none-only" and reasoning)):
+        if param in sent and entry["logprobs"] == "never":
             return _unsupported(param)
+        if param in sent and entry["logprobs"] == "effort-none-only" and reasoning:
+            return _unsupported(param, code=None)
     if not entry["n"] and int(sent.get("n", 1)) > 1:
         return _only_default("n", sent["n"])
     return None

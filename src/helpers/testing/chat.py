@@ -81,18 +81,14 @@ class ChatReplies:
         """`n`, or 1 whatever `n` is when the server ignores it (as llama.cpp's server does)."""
         return 1 if self.ignore_n else int(body.get("n") or 1)
 
-    def model_entry(self, model: Any) -> dict | None:
-        """The catalogue entry `model` is served by (a fine-tune by its base's), None if unknown."""
-        return lookup(self.catalogue, model)
-
     def respond(self, body: dict) -> dict:
         decision = self.decide(body)
         model = body.get("model", "")
-        entry = self.model_entry(model)
+        entry = lookup(self.catalogue, model)
         # Reasoning comes first and counts toward max_completion_tokens: a cap below
         # reasoning + answer leaves the answer empty, cut off for length, as OpenAI does.
         thinking = reasoning_spent(entry, body)
-        cap = body.get("max_completion_tokens") if thinking else None
+        cap = (body.get("max_completion_tokens") or body.get("max_tokens")) if thinking else None
         one_token = 1 in (body.get("max_tokens"), body.get("max_completion_tokens"))
         choices, spent, reasoned = [], 0, 0
         for i in range(self.choices_wanted(body)):
@@ -133,7 +129,7 @@ class ChatReplies:
             return error(404, "The model does not exist", code="model_not_found", param="model")
         if not isinstance(body.get("messages"), list):
             return error(400, "'messages' is a required property", param="messages")
-        entry = self.model_entry(body.get("model"))
+        entry = lookup(self.catalogue, body.get("model"))
         return None if entry is None else refusal(body["model"], entry, body, self.today)
 
     def _answer(self, body: dict) -> Reply:

@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
     parser.add_argument("--today", type=datetime.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-                        help="the date models' shutdown dates are compared with (default: the real date)")
+                        help="the date models' shutdown dates are compared with (default: 2026-12-05, "
+                             "the day the catalogue describes)")
     args = parser.parse_args(argv)
     server = FakeOpenAI(api_key=args.api_key, port=args.port, latency=args.latency, rpm=args.rpm,
                         fault_rate=args.fault_rate, fault_timeout=args.fault_timeout, seed=args.seed,
