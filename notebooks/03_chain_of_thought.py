@@ -38,7 +38,9 @@ def _():
     policy, then give a final yes or no. The decision is read from the last turn: its
     parsed answer in `sample` mode, or its first-token P(no) / (P(yes) + P(no)) in
     `exact` mode, after the two reasoning turns were sampled. The wording is in
-    `variants.toml`; add your own reasoning steps there as a new variant.
+    `variants.toml`, and it is neutral: it names the steps, not what to weigh. `cot_guided`
+    (an earlier wording that asks what the rule is for and who is affected) is there to
+    measure what a leading first step adds; add your own steps as a new variant.
 
     **Sized for the offline model:** unless you change the widgets (or pass arguments),
     this runs `exact` mode at levels 1 and 6 (the two ends of every scenario, where all the

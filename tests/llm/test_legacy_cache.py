@@ -28,7 +28,7 @@ RUNS = [
       "--scenario", "grocery_prices", "--max-tokens", "8"), 12),
     (("run", *OPENAI), 60),
     (("run", *OPENAI, "--mode", "sample", "--samples", "3"), 180),
-    (("run", *OPENAI, "--variant", "cot", "--mode", "sample", "--samples", "1", "--scenario", "grocery_prices"), 18),
+    (("run", *OPENAI, "--variant", "cot_guided", "--mode", "sample", "--samples", "1", "--scenario", "grocery_prices"), 18),
     (("games", "run", *OPENAI[:4], "--samples", "2"), 38),
 ]
 

@@ -29,7 +29,7 @@ from helpers.exceptions.scenarios import Scenario  # noqa: E402
 HUMAN_COLOUR = "black"
 PAPER_LABEL = "human (paper-reported)"
 # Variants in the order the paper introduces them; unknown ones follow, sorted.
-VARIANT_ORDER = ["baseline", "consequentialist", "deontological", "virtue", "cot"]
+VARIANT_ORDER = ["baseline", "consequentialist", "deontological", "virtue", "cot", "cot_guided"]
 SIGNIFICANCE_NAMES = {"significant": "p < 0.05, unadjusted (as in the paper)",
                       "significant_holm": "significant after Holm adjustment",
                       "significant_fdr_bh": "significant after Benjamini-Hochberg"}
