@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import plots, reference, stats
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import runs
-    from helpers.notebook.comparison import summary_lines
+    from helpers.notebook.comparison import READING, permutation_tests, summary_lines
 
 
 @app.cell
@@ -63,21 +63,26 @@ def _(run, study):
 def _(run, study):
     comparison = study.human.compare(run.measured)
     _summary = stats.summarize(comparison)
+    _references = study.human.references(run.measured, permutation_tests(run.measured, study.human.data))
     _paper = reference.paper_reported().query("metric in ['mean_abs_diff', 'significant_buckets'] and variant == 'baseline'")
     _mad = ", ".join(f"{r.agent} {r.value:.1%}" for r in _paper.itertuples() if r.metric == "mean_abs_diff")
     _sig = ", ".join(f"{r.agent} {r.value:.0f}/{r.denominator:.0f}" for r in _paper.itertuples() if r.metric == "significant_buckets")
-    mo.md(f"""
+    mo.vstack([mo.md(f"""
     ## Model vs {study.human.label}
 
     Two-sample tests of proportions with a pooled SE per bucket (exact-mode rates are
     probabilities, tested one-sample against the human count), unadjusted at 5% as in the
-    paper, with Holm and Benjamini-Hochberg beside them. Human side: **{study.human.label}**,
+    paper, with Holm and Benjamini-Hochberg beside them, and an exact test beside each. Human side: **{study.human.label}**,
     {study.human.describe()}, {len(comparison)} matched buckets.
 
     {summary_lines(_summary, study.human.label)}
 
     For reference, **paper-reported** with the paper's own human data: mean absolute difference {_mad}; significantly different buckets {_sig}.
-    """)
+
+    ### The gap beside its reference points (measured)
+
+    {READING}
+    """), mo.ui.table(_references, selection=None)])
     return (comparison,)
 
 

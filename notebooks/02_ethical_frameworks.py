@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import plots, reference, stats, summaries
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import answers, runs
-    from helpers.notebook.comparison import summary_lines
+    from helpers.notebook.comparison import READING, permutation_tests, summary_lines
 
     # What `make report` exports: the baseline and the three frameworks in exact mode
     # (one forward pass per bucket, about 0.3 s each with the offline model), so all
@@ -71,19 +71,22 @@ def _(run, study):
     comparison = study.human.compare(run.measured)
     _summary = stats.summarize(comparison)
     _side = summaries.beside_paper(_summary, study.human.label, FRAMEWORKS)
+    _references = study.human.references(run.measured, permutation_tests(run.measured, study.human.data))
     mo.vstack([mo.md(f"""
     ## Significance per framework
 
     Per bucket, a two-sample test of proportions with a pooled SE (exact-mode rates are
     probabilities and are tested one-sample against the human count), at 5% without
-    adjustment as in the paper; Holm and Benjamini-Hochberg counts beside it.
+    adjustment as in the paper; Holm and Benjamini-Hochberg counts and an exact test beside it.
 
     {summary_lines(_summary, study.human.label)}
 
     The table puts these next to the **paper-reported** counts (GPT-4o, the paper's
     participants). They are different models and different human data: compare the
     pattern across frameworks, not the numbers.
-    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side))])
+    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side)),
+        mo.md(f"### Each gap beside its reference points (measured)\n\n{READING}"),
+        mo.ui.table(_references, selection=None)])
     return (comparison,)
 
 

@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import plots, reference, stats, summaries
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import answers, runs
-    from helpers.notebook.comparison import summary_lines
+    from helpers.notebook.comparison import READING, permutation_tests, summary_lines
 
     # What `make report` exports, sized for the offline model (about 20 generated
     # tokens/s on 2 cores): exact mode, one reasoning chain per bucket with reasoning
@@ -80,20 +80,23 @@ def _(run, study):
 def _(run, study):
     _summary = stats.summarize(study.human.compare(run.measured))
     _side = summaries.beside_paper(_summary, study.human.label, ["baseline", "cot"])
+    _references = study.human.references(run.measured, permutation_tests(run.measured, study.human.data))
     mo.vstack([mo.md(f"""
     ## Baseline vs chain of thought vs humans
 
     Mean absolute difference = mean over matched buckets of |model rate - human rate|
     (the paper's post hoc measure). Significance: per bucket, a two-sample test of
     proportions with a pooled SE (exact-mode rates tested one-sample against the human
-    count), at 5% without adjustment as in the paper.
+    count), at 5% without adjustment as in the paper, with an exact test beside it.
 
     {summary_lines(_summary, study.human.label)}
 
     Beside them, the **paper-reported** figures (GPT-4o-mini and others, the paper's
     participants, all 60 buckets): different models, human data and bucket counts, so
     compare the direction of the change from baseline to `cot`, not the numbers.
-    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side))])
+    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side)),
+        mo.md(f"### Each gap beside its reference points (measured)\n\n{READING}"),
+        mo.ui.table(_references, selection=None)])
     return
 
 

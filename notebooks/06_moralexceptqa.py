@@ -10,7 +10,7 @@ with app.setup:
     from helpers.humans import moralexceptqa
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import runs
-    from helpers.notebook.comparison import permutation_tests, summary_lines
+    from helpers.notebook.comparison import READING, permutation_tests, reference_table, summary_lines
 
 
 @app.cell
@@ -89,12 +89,13 @@ def _(data, run):
     comparison = stats.compare(run.measured, data.human).assign(human_data="MoralExceptQA")
     summary = stats.summarize(comparison)
     permutations = permutation_tests(run.measured, data.human)
-    return comparison, permutations, summary
+    references = reference_table(run.measured, data.human, permutations)
+    return comparison, permutations, references, summary
 
 
 @app.cell
-def _(permutations, summary):
-    mo.md(f"""
+def _(permutations, references, summary):
+    mo.vstack([mo.md(f"""
     ## Model vs MoralExceptQA's humans
 
     The tests of 2.1: per bucket a two-sample test of proportions with a pooled SE
@@ -104,7 +105,11 @@ def _(permutations, summary):
     a small p means the true level labels fit better than shuffled ones.
 
     {summary_lines(summary, "MoralExceptQA's humans", permutations)}
-    """)
+
+    ### Each gap beside its reference points (measured)
+
+    {READING}
+    """), mo.ui.table(references, selection=None)])
     return
 
 

@@ -33,5 +33,9 @@ def test_baseline_exports_with_the_offline_model(tmp_path):
     assert "60 matched buckets" in text
     assert {r["human_data"] for r in rows_with(page, "human_rate")} == {"human (illustrative data)"}
     assert re.search(r"over 60 buckets; significantly different in \d+ of 60", text)
+    assert re.search(r"\d+ of 60 by the exact test", text)
+    [gap] = rows_with(page, "noise floor")  # the gap beside its reference points, measured
+    assert re.fullmatch(r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]", gap["mean |gap|"]) and gap["buckets"] == 60
+    assert "tests ordering, not closeness" in text
     assert len(tables(page)[-1]) == 5  # the paper-reported human rates, five of them
     assert {r["label"] for r in tables(page)[-1]} == {"paper-reported"}

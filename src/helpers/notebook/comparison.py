@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import humans
-from helpers.exceptions import Scenario, stats
+from helpers.exceptions import Scenario, gaps, stats, trends
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,15 @@ class HumanSide:
     def describe(self) -> str:
         return humans.describe(self.data)
 
+    def references(self, measured: pd.DataFrame, permutations: dict | None = None) -> pd.DataFrame:
+        """reference_table of measured buckets against these people."""
+        return reference_table(measured, self.data, permutations)
+
 
 def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | None = None) -> str:
     """One markdown line per (model, variant) of stats.summarize: the mean absolute
-    difference and the significant buckets (unadjusted, Holm, Benjamini-Hochberg).
+    difference and the significant buckets by the paper's z-test (unadjusted, Holm,
+    Benjamini-Hochberg) and by the exact test, which the stricter/laxer counts follow.
 
     permutations: level_permutation_test results by (model, variant), added where given.
     """
@@ -68,14 +73,59 @@ def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | 
     for r in summary.itertuples():
         line = (f"- **{r.model}**, `{r.variant}`: mean absolute difference from {human_label} "
                 f"**{r.mean_abs_diff:.1%}** over {r.buckets} buckets; significantly different in "
-                f"**{r.significant} of {r.buckets}** ({r.model_stricter} stricter, {r.model_laxer} laxer; "
-                f"Holm {r.significant_holm}, Benjamini-Hochberg {r.significant_fdr_bh})")
+                f"**{r.significant} of {r.buckets}** by the paper's z-test (Holm {r.significant_holm}, "
+                f"Benjamini-Hochberg {r.significant_fdr_bh}) and **{r.significant_exact} of {r.buckets}** "
+                f"by the exact test ({r.model_stricter} stricter, {r.model_laxer} laxer)")
         if permutations is not None:
             test = permutations.get((r.model, r.variant))
             line += (f"; level-permutation test p = {test.p_value:.3f} ({test.permutations} permutations)"
                      if test is not None else "; the level-permutation test needs every level of an act")
         lines.append(line)
     return "\n".join(lines) or "- no bucket has both a model rate and a human rate yet"
+
+
+# Said wherever a gap or a permutation test is shown: what each number can and cannot show.
+READING = (
+    "How to read these: the **z-test** is the paper's (pooled SE, unadjusted at 5%) and stays its "
+    "headline count; the **exact test** beside it (binomial where the model's rate is a probability, "
+    "Fisher where both sides are samples) is the one the stricter/laxer counts use, because the z-test "
+    "finds differences that are not there near 0 and 1 with about 50 people per bucket. "
+    "A mean absolute gap means little alone: the **noise floor** is the gap a model with exactly the "
+    "people's rates would still show against this sample of people, and a **flat** model refusing at "
+    "the people's mean rate everywhere is the gap of a model that ignores the scenario and the level; "
+    "the 95% interval resamples participants (and the model's answers when sampled). "
+    "The **level-permutation test** asks only whether the model's rates follow the people's order of "
+    "levels: it tests ordering, not closeness, so a model that barely moves can pass it. The "
+    "**Spearman** correlation and the **slope** of model rate on human rate (1 = moves with people, "
+    "0 = ignores them), with scenario-bootstrap intervals, say how far it follows them."
+)
+
+
+def _interval(estimate, fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(estimate.value)} [{fmt.format(estimate.low)}, {fmt.format(estimate.high)}]"
+
+
+def reference_table(measured: pd.DataFrame, human: pd.DataFrame, permutations: dict | None = None) -> pd.DataFrame:
+    """Per agent (model, variant): the mean absolute gap with its bootstrap interval,
+    noise floor and flat baseline (gaps.gap_table), how the agent's rates move with the
+    people's (trends.level_agreement: Spearman and slope with intervals), and the
+    level-permutation p where given. Agents with no bucket matched are left out."""
+    table = gaps.gap_table(measured, human)
+    rows = []
+    for r in table.itertuples():
+        part = measured[(measured["model"] == r.model) & (measured["variant"] == r.variant)]
+        try:
+            follow = trends.level_agreement(part, human)
+            spearman, slope = _interval(follow.spearman), _interval(follow.slope)
+        except ValueError:  # too few buckets for a trend
+            spearman = slope = "n/a"
+        test = (permutations or {}).get((r.model, r.variant))
+        rows.append({"model": r.model, "variant": r.variant, "buckets": r.buckets,
+                     "mean |gap|": f"{r.observed:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}]",
+                     "noise floor": f"{r.noise_floor:.1%}", "flat model": f"{r.flat:.1%} (at {r.flat_rate:.1%})",
+                     "Spearman vs people": spearman, "slope vs people": slope,
+                     "permutation p": "" if test is None else f"{test.p_value:.3f}"})
+    return pd.DataFrame(rows)
 
 
 def permutation_tests(measured: pd.DataFrame, human: pd.DataFrame) -> dict:
