@@ -14,6 +14,10 @@ from helpers.errors import UserError
 
 TABLE_COLUMNS = ["model", "variant", "scenario", "level", "n", "refusal_rate", "se",
                  "invalid", "failed", "yes_no_mass"]
+# Exact mode's other estimand and the probability's interval (top-k logprobs), after refusal_rate.
+EXACT_COLUMNS = ["rate_top", "rate_low", "rate_high"]
+EXACT_NOTE = ("exact mode: refusal_rate is the mean P(no) / (P(yes) + P(no)); rate_top is the share whose "
+              "likelier answer is no (what temperature 0 gives, the paper's setting for GPT-4o and 4o-mini)")
 
 
 def add_parsers(commands) -> None:
@@ -112,9 +116,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     table = stats.refusal_rates(result.responses)
+    exact = (table["measure"] == "exact").any()
+    columns = TABLE_COLUMNS[:6] + EXACT_COLUMNS + TABLE_COLUMNS[6:] if exact else TABLE_COLUMNS
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
-        print(table[TABLE_COLUMNS].to_string(index=False))
+        print(table[columns].to_string(index=False))
+    if exact:
+        print(f"note: {EXACT_NOTE}")
+        bounded = int(table["bounded"].sum())
+        if bounded:
+            print(f"note: {bounded} answer{'s' if bounded != 1 else ''} left yes or no out of the endpoint's top "
+                  "logprobs: refusal_rate is the middle of rate_low .. rate_high there (tests use the end "
+                  "nearest the humans)")
     if args.out is not None:
         _write(table, args.out)
         print(f"wrote {len(table)} buckets to {args.out}")

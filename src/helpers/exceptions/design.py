@@ -3,7 +3,12 @@ levels, in `exact` or `sample` mode. The CLI and the notebooks both build a RunC
 
 Two ways to measure a bucket (a scenario at a level):
 - `exact`: one forward pass; the refusal probability is P(no) / (P(yes) + P(no))
-  over the answer's first token; `yes_no_mass` = P(yes) + P(no).
+  over the answer's first token; `yes_no_mass` = P(yes) + P(no). Each answer also
+  gives its likelier word (no if P(no) > P(yes)): what temperature 0 answers, the
+  paper's setting for GPT-4o and 4o-mini. A 0.6 reads 0.6 as a probability but 1 as
+  the likelier answer; buckets carry both (stats.refusal_rates: refusal_rate and
+  rate_top), and where an endpoint lists only its top-k logprobs, the probability's
+  interval (rows.exact_reading).
 - `sample`: n answers at a temperature, each parsed to yes / no / invalid.
 """
 
@@ -64,8 +69,11 @@ class RunConfig:
 
     def warnings(self) -> list[str]:
         if self.mode == "sample" and self.temperature == 0 and self.samples > 1:
-            return [f"temperature 0 with {self.samples} samples: the answers will be near-copies "
-                    "(the paper did this for 4o and 4o-mini); exact mode measures the same thing in one call"]
+            return [f"temperature 0 with {self.samples} samples: the answers will be near-copies of the likeliest "
+                    "one (the paper did this for 4o and 4o-mini). Exact mode does not measure the same: its "
+                    "refusal_rate is the probability P(no) / (P(yes) + P(no)) (a 0.6 reads 0.6 where temperature 0 "
+                    "gives about 1); its rate_top, the likelier of yes and no, is the temperature-0 analogue "
+                    "in one call"]
         return []
 
     def model_options(self) -> ModelOptions:

@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from helpers.exceptions.scenarios import Scenario  # noqa: E402
+from helpers.exceptions.stats import estimand_label  # noqa: E402
 
 HUMAN_COLOUR = "black"
 PAPER_LABEL = "human (paper-reported)"
@@ -97,7 +98,7 @@ def refusal_curves(rates: pd.DataFrame, scenarios: list[Scenario], *,
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("level (1 = most severe)", fontsize=7)
     for ax in axes[:, 0]:
-        ax.set_ylabel("refusal rate")
+        ax.set_ylabel(estimand_label(rates), fontsize=7)  # which estimand (exact: probability or likelier answer)
     handles: dict[str, object] = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -159,7 +160,8 @@ def significance_heatmap(comparison: pd.DataFrame, scenarios: list[Scenario],
         sns.heatmap(diff, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", annot=marks, fmt="",
                     cbar_kws={"label": "model − human refusal rate"}, linewidths=0.5, linecolor="white")
         ax.set_yticklabels([titles.get(t.get_text(), t.get_text()) for t in ax.get_yticklabels()], rotation=0)
-        ax.set_title(f"{agent}\n* = {SIGNIFICANCE_NAMES.get(alpha_column, alpha_column)}", fontsize=9)
+        ax.set_title(f"{agent}: {estimand_label(part)}\n* = {SIGNIFICANCE_NAMES.get(alpha_column, alpha_column)}",
+                     fontsize=9)
         ax.set_xlabel("level (1 = most severe)")
         ax.set_ylabel("")
     fig.tight_layout()

@@ -10,11 +10,21 @@ import pandas as pd
 from helpers.exceptions.design import RunConfig
 from helpers.exceptions.prompting import action_of, parse_answer
 
+# Exact-mode columns (see exact_reading): p_refusal and its interval p_refusal_low ..
+# p_refusal_high, `bound` (why it is an interval), the likelier answer top_decision
+# with p_refusal_top (1 if no, 0 if yes, 0.5 if neither is likelier), yes_no_mass.
 RESPONSE_COLUMNS = [
     "model", "variant", "scenario", "level", "value", "mode", "sample", "status",
-    "decision", "p_refusal", "yes_no_mass", "text", "prompt_tokens", "completion_tokens",
+    "decision", "p_refusal", "p_refusal_low", "p_refusal_high", "bound", "top_decision", "p_refusal_top",
+    "yes_no_mass", "text", "prompt_tokens", "completion_tokens",
     "cost_usd", "reasoning", "reasoning_tokens",
 ]
+BOUNDS = {
+    "none": "both words read (or the whole vocabulary): the refusal probability is a point",
+    "top-k": "a word outside the endpoint's top-k logprobs: at most as likely as the k-th token",
+    "no k-th value": "a word outside the top-k logprobs of an answer cached before the k-th value was "
+                     "stored: bounded only by the probability the other word leaves",
+}
 
 
 def _base(model: str, variant: str, scenario, level: int, mode: str) -> dict[str, Any]:
@@ -22,9 +32,67 @@ def _base(model: str, variant: str, scenario, level: int, mode: str) -> dict[str
             "value": scenario.levels[level - 1], "mode": mode}
 
 
-def _exact(result: dict[str, Any]) -> dict[str, float]:
-    mass = result["p_yes"] + result["p_no"]
-    return {"p_refusal": result["p_no"] / mass if mass > 0 else float("nan"), "yes_no_mass": mass}
+def exact_reading(p_yes: float, p_no: float, p_unlisted: float | None) -> dict[str, Any]:
+    """An exact-mode answer as a row: two estimands and the interval of the first.
+
+    p_yes, p_no: the first token's probabilities as read (0 for a word not read).
+    p_unlisted: the most a word that was not read can have (0: the whole vocabulary
+    was read; the k-th top logprob for an endpoint; None: not known, i.e. an answer
+    cached before it was stored, when only 1 - the other word bounds it).
+
+    - p_refusal_low .. p_refusal_high: P(no) / (P(yes) + P(no)) over every value the
+      missing word may take in [0, bound]. When both words were read it is a point.
+    - p_refusal: the point if there is one; otherwise the interval's midpoint, so
+      that a bound never reads as certainty (a yes outside the top 20 is not a
+      refusal probability of exactly 1). `bound` says which case a row is (BOUNDS).
+    - top_decision / p_refusal_top: the likelier of yes and no (what temperature 0
+      answers when its answer starts with yes or no; the paper's setting for GPT-4o
+      and 4o-mini): "no" -> 1, "yes" -> 0; "tie" -> 0.5 when neither is likelier or a
+      bound leaves it open (counted as half a refusal, as a coin would break the tie).
+    - yes_no_mass: P(yes) + P(no) as read (a lower bound where a word is missing).
+    Nothing read of either word (mass 0): no reading at all, every value NaN; such
+    rows are not counted in a bucket's n (stats._exact_bucket).
+    """
+    nan = float("nan")
+    mass = p_yes + p_no
+    if not mass > 0:
+        return {"p_refusal": nan, "p_refusal_low": nan, "p_refusal_high": nan, "bound": "none",
+                "top_decision": None, "p_refusal_top": nan, "yes_no_mass": mass}
+    # A word not read lies in [0, cap]; a word read is a point.
+    def span(p: float, other: float) -> tuple[float, float]:
+        if p > 0 or p_unlisted == 0:
+            return p, p
+        return 0.0, (1.0 - other) if p_unlisted is None else p_unlisted
+    yes_low, yes_high = span(p_yes, p_no)
+    no_low, no_high = span(p_no, p_yes)
+    low = no_low / (no_low + yes_high)  # fewest refusals: least no, most yes
+    high = no_high / (no_high + yes_low)
+    point = low == high
+    bound = "none" if point else ("no k-th value" if p_unlisted is None else "top-k")
+    if no_low > yes_high:
+        top = "no"
+    elif yes_low > no_high:
+        top = "yes"
+    else:
+        top = "tie"
+    return {"p_refusal": low if point else (low + high) / 2, "p_refusal_low": low, "p_refusal_high": high,
+            "bound": bound, "top_decision": top, "p_refusal_top": {"no": 1.0, "yes": 0.0, "tie": 0.5}[top],
+            "yes_no_mass": mass}
+
+
+def _exact(result: dict[str, Any], whole_vocabulary: bool) -> dict[str, Any]:
+    """A stored yes_no result as row fields. Answers cached before `p_unlisted` was
+    stored still read: the offline model's read every token (no bound); an
+    endpoint's left an unknown k-th value (see exact_reading)."""
+    unlisted = result.get("p_unlisted")
+    if unlisted is None and whole_vocabulary:
+        unlisted = 0.0
+    return exact_reading(result["p_yes"], result["p_no"], unlisted)
+
+
+def _whole_vocabulary(spec) -> bool:
+    """The offline model reads its whole next-token distribution; an endpoint lists its top k."""
+    return spec.provider == "local"
 
 
 def bucket_rows(bucket, mode: str, found: dict, failed) -> list[dict[str, Any]]:
@@ -44,7 +112,7 @@ def bucket_rows(bucket, mode: str, found: dict, failed) -> list[dict[str, Any]]:
                        completion_tokens=result["completion_tokens"], cost_usd=result.get("cost_usd", 0.0),
                        reasoning_tokens=result.get("reasoning_tokens") or 0.0)
             if unit.kind == "yes_no":
-                row.update(_exact(result))
+                row.update(_exact(result, _whole_vocabulary(bucket.model.spec)))
             else:
                 text = result["text"]
                 if text not in decisions:
@@ -69,7 +137,7 @@ def chain_rows(chains, mode: str) -> list[dict[str, Any]]:
                        cost_usd=None if any(c is None for c in costs) else sum(costs))
             final = chain.results[-1]
             if chain.final_kind == "yes_no":
-                row.update(_exact(final))
+                row.update(_exact(final, _whole_vocabulary(chain.model.spec)))
             else:
                 row.update(decision=parse_answer(final["text"], action_of(chain.prompt)), text=final["text"])
         out.append(row)

@@ -18,16 +18,33 @@ SE_NOTES = {
     "sampled": "binomial SE sqrt(p(1-p)/(yes+no)); 95% Wilson interval",
     "exact": "no SE: an exact probability from one forward pass, not a sample",
     "exact_chains": "SE of the mean over {n} sampled reasoning chains, each read as an exact probability",
+    "top": "no SE: the likelier answer of one forward pass, not a sample",
+    "top_chains": "SE (at most) of the share of {n} sampled reasoning chains whose likelier answer is no",
 }
+# What an exact-mode bucket's refusal_rate is (the `estimand` column; sampled buckets
+# say "sampled"): the mean probability, or the share of rows whose likelier first
+# token is no, i.e. what temperature 0 gives: the paper's setting for GPT-4o and 4o-mini.
+ESTIMANDS = {"probability": "probability", "most_likely": "most likely"}
+ESTIMAND_LABELS = {"probability": "refusal rate (exact: P(no) / P(yes or no))",
+                   "most likely": "refusal rate (exact: likelier answer, as at T = 0)",
+                   "sampled": "refusal rate (sampled answers)"}
 
 
-def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
+def refusal_rates(responses: pd.DataFrame, estimand: str = "probability") -> pd.DataFrame:
     """One row per bucket (model, variant, scenario, level).
 
-    Columns: n (answers received), yes, no, invalid, failed, not_run,
-    refusal_rate, se, ci_low, ci_high, yes_no_mass (exact mode), measure
+    Columns: n (answers received; in exact mode, answers with some yes/no mass),
+    yes, no, invalid (exact mode: answers with no yes/no mass at all), failed,
+    not_run, refusal_rate, se, ci_low, ci_high, yes_no_mass (exact mode), measure
     ('sampled' or 'exact'), se_note saying what the SE means, and the tokens and
     dollars the bucket's answers cost (cost_usd is NaN when any price is unknown).
+
+    Exact mode has two estimands, both always in the table: the mean refusal
+    probability and `rate_top`, the share of answers whose likelier first token is no
+    (temperature 0's answer; 0 or 1 for a one-answer bucket). `estimand` says which
+    refusal_rate holds ('probability' by default, or 'most_likely'; see
+    use_estimand); `rate_low` .. `rate_high` is refusal_rate's interval where an
+    endpoint's top-k logprobs left a word out (`bounded` answers), a point otherwise.
     """
     rows = []
     for key, group in responses.groupby(BUCKET, sort=False):
@@ -46,16 +63,17 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
         exact = (group["mode"] == "exact").all()
         if exact:
             row.update(_exact_bucket(ok))
-            row["chains"] = int(ok["reasoning"].map(_has_reasoning).sum()) if "reasoning" in ok else 0
         else:
-            row.update(_sampled_bucket(ok["decision"]))
+            row.update(_sampled_bucket(ok["decision"]), estimand="sampled")
         rows.append(row)
     columns = BUCKET + ["n", "yes", "no", "invalid", "failed", "not_run", "refusal_rate",
-                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note", "chains",
+                        "se", "ci_low", "ci_high", "rate_low", "rate_high", "rate_top", "estimand", "bounded",
+                        "yes_no_mass", "measure", "se_note", "chains",
                         "prompt_tokens", "completion_tokens", "cost_usd"]
     out = pd.DataFrame(rows, columns=columns)
     out["chains"] = out["chains"].fillna(0).astype(int)
-    return out
+    out["bounded"] = out["bounded"].fillna(0).astype(int)
+    return use_estimand(out, estimand)
 
 
 def _has_reasoning(value: object) -> bool:
@@ -82,15 +100,77 @@ def _sampled_bucket(decisions: pd.Series) -> dict:
 
 
 def _exact_bucket(ok: pd.DataFrame) -> dict:
-    rate = float(ok["p_refusal"].mean()) if len(ok) else float("nan")
-    mass = float(ok["yes_no_mass"].mean()) if len(ok) else float("nan")
-    se, note = float("nan"), SE_NOTES["exact"]
-    if len(ok) > 1:  # several chains (chains.py): their sampled reasoning makes the mean vary
-        se = float(ok["p_refusal"].std(ddof=1) / np.sqrt(len(ok)))
-        note = SE_NOTES["exact_chains"].format(n=len(ok))
-    return {"yes": 0, "no": 0, "invalid": 0, "refusal_rate": rate, "se": se,
-            "ci_low": float("nan"), "ci_high": float("nan"), "yes_no_mass": mass,
-            "measure": "exact", "se_note": note}
+    """An exact-mode bucket from its answered rows (rows.exact_reading's columns; rows
+    saved before the bounds and the likelier answer existed are read as points).
+
+    Only rows with some yes/no mass are a reading: n and `chains` count those, and
+    answers without any are `invalid` (they are in no rate), as in sampled mode."""
+    nan = float("nan")
+    measured = ok[ok["p_refusal"].notna()]
+    n = len(measured)
+    p = measured["p_refusal"]
+    low = measured["p_refusal_low"].fillna(p) if "p_refusal_low" in measured else p
+    high = measured["p_refusal_high"].fillna(p) if "p_refusal_high" in measured else p
+    top = (measured["p_refusal_top"] if "p_refusal_top" in measured
+           else pd.Series(np.select([p > 0.5, p < 0.5], [1.0, 0.0], 0.5), index=p.index))
+    top = top.fillna(pd.Series(np.select([p > 0.5, p < 0.5], [1.0, 0.0], 0.5), index=p.index))
+    se, note = nan, SE_NOTES["exact"]
+    if n > 1:  # several chains (chains.py): their sampled reasoning makes the mean vary
+        se = float(p.std(ddof=1) / np.sqrt(n))
+        note = SE_NOTES["exact_chains"].format(n=n)
+    chains = int(measured["reasoning"].map(_has_reasoning).sum()) if "reasoning" in measured else 0
+    return {"n": n, "yes": 0, "no": 0, "invalid": len(ok) - n,
+            "refusal_rate": float(p.mean()) if n else nan, "se": se,
+            "ci_low": nan, "ci_high": nan,
+            "rate_low": float(low.mean()) if n else nan, "rate_high": float(high.mean()) if n else nan,
+            "rate_top": float(top.mean()) if n else nan, "estimand": ESTIMANDS["probability"],
+            "bounded": int((high > low).sum()),
+            "yes_no_mass": float(ok["yes_no_mass"].mean()) if len(ok) else nan,
+            "measure": "exact", "se_note": note, "chains": chains}
+
+
+def use_estimand(rates: pd.DataFrame, estimand: str) -> pd.DataFrame:
+    """The bucket table with exact-mode refusal_rate as `estimand` says: 'probability'
+    (the mean P(no) / (P(yes) + P(no)), the default) or 'most_likely' (rate_top, the
+    share whose likelier answer is no: temperature 0's, the paper's setting for GPT-4o
+    and 4o-mini). Sampled buckets are what they are ('sampled') and stay as they are.
+
+    Under 'most_likely' the interval is the point rate_top (a bound that leaves the
+    likelier word open counts as half a refusal, rows.exact_reading), and the SE is
+    that of a share over chains, sqrt(m (1 - m) / (n - 1)) (at most it, with ties).
+    A table already switched to 'most_likely' cannot go back: the probability is no
+    longer in it (build it again with refusal_rates)."""
+    if estimand not in ESTIMANDS:
+        raise ValueError(f"unknown estimand {estimand!r}; use one of {', '.join(ESTIMANDS)}")
+    wanted = ESTIMANDS[estimand]
+    if "estimand" not in rates:
+        if estimand == "probability":
+            return rates
+        raise ValueError("this table has no rate_top (not from refusal_rates): it cannot show the likelier answer")
+    exact = (rates["measure"] == "exact") & rates["estimand"].ne(wanted)
+    if not exact.any():
+        return rates
+    if estimand == "probability":
+        raise ValueError("this table holds the likelier answer's rate; build it again with "
+                         "refusal_rates(responses) to get the probability")
+    out = rates.copy()
+    m = out.loc[exact, "rate_top"]
+    n = out.loc[exact, "n"]
+    several = n > 1
+    out.loc[exact, ["refusal_rate", "rate_low", "rate_high"]] = np.repeat(m.to_numpy()[:, None], 3, axis=1)
+    out.loc[exact, "se"] = np.where(several, np.sqrt(m * (1 - m) / (n - 1).clip(lower=1)), np.nan)
+    out.loc[exact, "se_note"] = [SE_NOTES["top_chains"].format(n=k) if k > 1 else SE_NOTES["top"] for k in n]
+    out.loc[exact, "bounded"] = 0
+    out.loc[exact, "estimand"] = wanted
+    return out
+
+
+def estimand_label(table: pd.DataFrame) -> str:
+    """What a figure's or table's refusal rates are, for its axis or caption."""
+    if "estimand" not in table or table["estimand"].dropna().empty:
+        return "refusal rate"
+    found = list(dict.fromkeys(table["estimand"].dropna()))
+    return "; ".join(ESTIMAND_LABELS.get(e, f"refusal rate ({e})") for e in found)
 
 
 # --- Comparing agents with humans ------------------------------------------
@@ -206,7 +286,7 @@ def human_counts(human: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
-            adjust: tuple[str, ...] = ("holm", "fdr_bh")) -> pd.DataFrame:
+            adjust: tuple[str, ...] = ("holm", "fdr_bh"), estimand: str | None = None) -> pd.DataFrame:
     """Test every matched bucket: does the agent refuse at a different rate than humans?
 
     model_rates: refusal_rates() output. Sampled buckets are tested with
@@ -219,14 +299,30 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
     human_counts(). Returns one row per (model, variant, scenario, level) with
     model_rate, human_rate, diff (model - human), z, p, significant (p < alpha,
     unadjusted, as in the paper), direction ('model stricter' / 'model laxer' /
-    'not significant', by the exact test), the exact test beside the paper's z-test (exact_test:
+    'not significant' / 'not tested', by the exact test), the exact test beside the paper's z-test (exact_test:
     'binomial' for a known model probability, 'fisher' where both sides are samples;
     p_exact, significant_exact), and for each method in `adjust` (statsmodels
     multipletests names; holm and fdr_bh = Benjamini-Hochberg) the adjusted p and
     significance, computed within each (model, variant).
+
+    estimand: None compares the table's own refusal_rate; 'probability' or
+    'most_likely' switches its exact-mode buckets first (use_estimand). The row's
+    `estimand` says which was compared.
+    - An exact bucket whose rate is an interval (an endpoint's top-k logprobs left a
+      word out: rate_low < rate_high) is tested at the interval's point nearest the
+      human rate (`tested_rate`): significant only if the humans differ from every
+      rate the bound allows, so a bound never yields p = 0 by itself (a yes outside
+      the top 20 would otherwise be a model certain to refuse).
+    - The likelier answer of a single-turn exact bucket is 0 or 1, a decision and not
+      a probability: tested as a known p0 it would give p = 0 whenever one person
+      disagrees, so it is not tested (z, p NaN, direction 'not tested'); its diff
+      still counts. To test the paper's way, sample at temperature 0. Chain buckets'
+      likelier answers are `chains` draws and are tested as such.
     """
     from statsmodels.stats.multitest import multipletests
 
+    if estimand is not None:
+        model_rates = use_estimand(model_rates, estimand)
     # The model table has its own `n`; keep the human columns apart.
     humans = human_counts(human).rename(columns={"k": "human_k", "n": "human_n"})
     merged = model_rates.merge(humans, on=MATCH, how="inner")
@@ -234,32 +330,40 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
     for _, r in merged.iterrows():
         chains = r.get("chains", 0) or 0
         hk, hn = r["human_k"], r["human_n"]
+        kind = r.get("estimand")
+        kind = kind if isinstance(kind, str) else ("probability" if r["measure"] == "exact" else "sampled")
+        rate = tested = r["refusal_rate"]
+        if r["measure"] == "exact" and pd.notna(rate):
+            low, high = r.get("rate_low", rate), r.get("rate_high", rate)
+            if pd.notna(low) and pd.notna(high) and low < high:  # the nearest rate the bound allows
+                tested = float(min(max(r["human_rate"], low), high))
         test = "fisher"
-        if pd.isna(r["refusal_rate"]):
+        if pd.isna(rate) or (r["measure"] == "exact" and chains == 0 and kind == ESTIMANDS["most_likely"]):
             z, p, p_exact, model_n, test = np.nan, np.nan, np.nan, np.nan, ""
         elif r["measure"] == "exact" and chains > 0:
             model_n = chains
-            z, p = proportion_test(r["refusal_rate"] * chains, chains, hk, hn)
-            p_exact = exact_two_sample_test(r["refusal_rate"] * chains, chains, hk, hn)
+            z, p = proportion_test(tested * chains, chains, hk, hn)
+            p_exact = exact_two_sample_test(tested * chains, chains, hk, hn)
         elif r["measure"] == "exact":
-            z, p = one_sample_test(r["refusal_rate"], hk, hn)
-            p_exact, model_n, test = exact_one_sample_test(r["refusal_rate"], hk, hn), np.nan, "binomial"
+            z, p = one_sample_test(tested, hk, hn)
+            p_exact, model_n, test = exact_one_sample_test(tested, hk, hn), np.nan, "binomial"
         else:
             model_n = r["yes"] + r["no"]
             z, p = proportion_test(r["no"], model_n, hk, hn) if model_n > 0 else (np.nan, np.nan)
             p_exact = exact_two_sample_test(r["no"], model_n, hk, hn) if model_n > 0 else np.nan
-        rows.append({**{c: r[c] for c in BUCKET}, "model_rate": r["refusal_rate"], "model_n": model_n,
-                     "human_rate": r["human_rate"], "human_n": hn,
-                     "diff": r["refusal_rate"] - r["human_rate"], "z": z, "p": p,
+        rows.append({**{c: r[c] for c in BUCKET}, "estimand": kind, "model_rate": rate, "tested_rate": tested,
+                     "model_n": model_n, "human_rate": r["human_rate"], "human_n": hn,
+                     "diff": rate - r["human_rate"], "z": z, "p": p,
                      "exact_test": test if pd.notna(p_exact) else "", "p_exact": p_exact})
-    out = pd.DataFrame(rows, columns=BUCKET + ["model_rate", "model_n", "human_rate", "human_n",
-                                               "diff", "z", "p", "exact_test", "p_exact"])
+    out = pd.DataFrame(rows, columns=BUCKET + ["estimand", "model_rate", "tested_rate", "model_n", "human_rate",
+                                               "human_n", "diff", "z", "p", "exact_test", "p_exact"])
     out["significant"] = out["p"] < alpha
     out["significant_exact"] = out["p_exact"] < alpha
     # The per-bucket verdict follows the exact test: the z-test stays the paper's
     # headline count, but near 0 and 1 with ~50 people it finds differences that are not there.
-    out["direction"] = np.where(~out["significant_exact"], "not significant",
-                                np.where(out["diff"] > 0, "model stricter", "model laxer"))
+    out["direction"] = np.where(out["p_exact"].isna(), "not tested",
+                                np.where(~out["significant_exact"], "not significant",
+                                         np.where(out["diff"] > 0, "model stricter", "model laxer")))
     for method in adjust:
         out[f"p_{method}"] = np.nan
         for _, idx in out.groupby(["model", "variant"]).groups.items():

@@ -38,7 +38,10 @@ def _outcome(row) -> str:
     if row["status"] != "ok":
         return f"**{row['status']}** (no decision; never counted as a refusal)"
     if row["mode"] == "exact":
-        return f"final turn: P(no) / (P(yes) + P(no)) = **{row['p_refusal']:.3f}** (yes/no mass {row['yes_no_mass']:.2f})"
+        top = row.get("top_decision")
+        likelier = f"; likelier answer: {top}" if isinstance(top, str) else ""
+        return (f"final turn: P(no) / (P(yes) + P(no)) = **{row['p_refusal']:.3f}** "
+                f"(yes/no mass {row['yes_no_mass']:.2f}{likelier})")
     return f"parsed decision: **{row['decision']}**"
 
 

@@ -34,6 +34,8 @@ from helpers import paths
 from helpers.errors import UserError
 
 CACHE_SCHEMA = 2  # 2: keys from the request body; bump when a key's or a value's shape changes
+# Added fields need no bump when old values still read: yes_no answers gained `top_k` and
+# `p_unlisted` (the top-k bound) and older ones without them are read by rows._exact.
 DB_NAME = "cache.db"  # diskcache's file name
 MARKER = "HOLDS-ANSWERS"
 

@@ -209,13 +209,15 @@ class LocalModel:
         )
 
     def yes_no(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        """P(yes) and P(no) of the answer's first token, summed over casings/spacings."""
+        """P(yes) and P(no) of the answer's first token, summed over casings/spacings.
+        The whole vocabulary is read, so no token is left unlisted (p_unlisted = 0):
+        unlike an endpoint's top-k logprobs, there is nothing to bound."""
         inputs = self._encode(messages)
         with self._lock, self._torch.no_grad():
             probs = self.model(**inputs).logits[0, -1].float().softmax(-1)
         p_yes = float(probs[self.yes_ids].sum())
         p_no = float(probs[self.no_ids].sum())
-        return {"p_yes": p_yes, "p_no": p_no, "prompt_tokens": int(inputs["input_ids"].shape[1]),
+        return {"p_yes": p_yes, "p_no": p_no, "p_unlisted": 0.0, "prompt_tokens": int(inputs["input_ids"].shape[1]),
                 "completion_tokens": 0}
 
     def generate(self, messages: list[dict[str, str]], *, temperature: float,

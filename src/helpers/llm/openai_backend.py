@@ -143,7 +143,17 @@ def parse_completion(kind: str, completion: Any, n: int, where: str) -> list[dic
     return results
 
 
-def _yes_no(choice: dict, where: str) -> dict[str, float]:
+def _yes_no(choice: dict, where: str) -> dict[str, Any]:
+    """P(yes) and P(no) of the first token as listed in its top logprobs (every listed
+    spelling), plus what bounds a word the list leaves out.
+
+    An endpoint lists only the k likeliest tokens (k = top_logprobs), so a yes or no
+    missing from the list is not impossible: its probability lies between 0 and
+    `p_unlisted`, the least likely listed token's (and never more than the list leaves
+    of the total). `top_k` is how many were listed. Spellings of a word that is
+    listed are read as they are found; rows.exact_reading turns the bound into an
+    interval for the refusal probability.
+    """
     logprobs = choice.get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if content == [] and choice.get("finish_reason") == "stop":
@@ -157,18 +167,26 @@ def _yes_no(choice: dict, where: str) -> dict[str, float]:
     candidates = first.get("top_logprobs") if isinstance(first, dict) else None
     if not isinstance(candidates, list):
         raise _malformed(where, "logprobs.content[0].top_logprobs is not a list")
-    p_yes = p_no = 0.0
+    p_yes = p_no = listed = 0.0
+    least = 1.0
     for candidate in candidates:
         token = candidate.get("token") if isinstance(candidate, dict) else None
         logprob = candidate.get("logprob") if isinstance(candidate, dict) else None
-        if not isinstance(token, str) or isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+        if (not isinstance(token, str) or isinstance(logprob, bool) or not isinstance(logprob, (int, float))
+                or math.isnan(logprob)):
             raise _malformed(where, f"a top_logprobs entry is {candidate!r}, not a token and a number")
+        p = min(math.exp(logprob), 1.0)
+        listed += p
+        least = min(least, p)
         word = token.strip().lower()
         if word == "yes":
-            p_yes += math.exp(logprob)
+            p_yes += p
         elif word == "no":
-            p_no += math.exp(logprob)
-    return {"p_yes": p_yes, "p_no": p_no}
+            p_no += p
+    # An unlisted token is no likelier than the least likely listed one (the list is the
+    # top k) nor than what the listed ones leave of 1; with nothing listed, anything goes.
+    unlisted = min(least, max(0.0, 1.0 - listed)) if candidates else 1.0
+    return {"p_yes": p_yes, "p_no": p_no, "top_k": len(candidates), "p_unlisted": unlisted}
 
 
 def retry_after(headers) -> float | None:

@@ -59,6 +59,7 @@ class ChatReplies:
     fault_rate: float
     fault_timeout: float
     logprobs: bool
+    first_tokens: dict[str, list[tuple[str, float]]] | None
     ignore_n: bool
     stats: dict[str, int]
     _admitted: deque[float]
@@ -72,6 +73,11 @@ class ChatReplies:
     today: datetime.date
 
     framing: int = 0
+    # decision ("Yes" / "No") -> the first token's distribution as (token, probability)
+    # pairs, listed to top_logprobs likeliest first; None (or a decision left out): Yes
+    # or No 0.8, the other 0.15, "I" 0.05. A list of 21+ tokens with "Yes" last is a
+    # top-20 reply that leaves Yes out.
+    first_tokens: dict[str, list[tuple[str, float]]] | None = None
 
     def decide(self, body: dict) -> str:
         prompt = " ".join(_text(m.get("content")) for m in body.get("messages", []))
@@ -103,8 +109,11 @@ class ChatReplies:
             choice = {"index": i, "message": {"role": "assistant", "content": text},
                       "finish_reason": finish, "logprobs": None}
             if body.get("logprobs") and self.logprobs:
-                top = [(decision, 0.8), ("Yes" if decision == "No" else "No", 0.15), ("I", 0.05)]
-                top = top[: int(body.get("top_logprobs") or 1)]
+                top = self.first_tokens.get(decision) if self.first_tokens else None
+                if top is None:
+                    top = [(decision, 0.8), ("Yes" if decision == "No" else "No", 0.15), ("I", 0.05)]
+                # Like OpenAI: the likeliest first, only as many as top_logprobs asks for.
+                top = sorted(top, key=lambda tp: -tp[1])[: int(body.get("top_logprobs") or 1)]
                 entries = [{"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in top]
                 choice["logprobs"] = {"content": [{**entries[0], "top_logprobs": entries}]}
             choices.append(choice)

@@ -62,7 +62,8 @@ class FakeOpenAI(ChatReplies, Stores):
     seconds. batch_steps: GETs of a batch until it reports completed.
 
     Attributes a test may set: fail_next (statuses to answer first), logprobs (False:
-    ignore the logprobs a request asks for), ignore_n (True: one choice whatever n is),
+    ignore the logprobs a request asks for), first_tokens (decision -> the first
+    token's (token, probability) pairs, cut to top_logprobs; see ChatReplies), ignore_n (True: one choice whatever n is),
     framing (extra prompt tokens per message, as another chat template would add),
     catalogue (model id -> entry, see helpers.testing.catalogue; a copy of
     DEFAULT_CATALOGUE unless given), today (the date shutdown dates are read against).
@@ -84,6 +85,7 @@ class FakeOpenAI(ChatReplies, Stores):
         self.checks: list[dict] = []  # the served-model checks of helpers.llm.served, kept apart
         self.fail_next: list[int] = []  # HTTP status codes to return before answering
         self.logprobs = True  # False: behave like a server that ignores logprobs
+        self.first_tokens = None  # decision -> first-token (token, probability) pairs; None: the default
         self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
         self.framing = 0  # extra prompt tokens per message: as if restarted with another chat template
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
