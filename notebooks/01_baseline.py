@@ -102,6 +102,10 @@ def _(run):
     much of the model's first token was a yes or a no at all (low mass means the
     prompt does not really elicit a decision from this model). Mean mass here:
     **{run.buckets['yes_no_mass'].mean():.2f}**.
+
+    Every figure and test above shows that **probability**. The paper sampled GPT-4o and
+    4o-mini at temperature 0, which gives the **likelier answer** (`rate_top`: 1 where
+    P(no) > P(yes)), so a 0.6 here reads about 1 there. {runs.estimand_note(run.buckets)}
     """), runs.bucket_table(run.buckets)])
     return
 

@@ -37,5 +37,7 @@ def test_baseline_exports_with_the_offline_model(tmp_path):
     [gap] = rows_with(page, "noise floor")  # the gap beside its reference points, measured
     assert re.fullmatch(r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]", gap["mean |gap|"]) and gap["buckets"] == 60
     assert "tests ordering, not closeness" in text
+    top = sum(b["rate_top"] for b in buckets) / 60  # the likelier answer, beside the probability
+    assert f"mean likelier answer {top:.3f} over 60 exact-mode buckets" in text
     assert len(tables(page)[-1]) == 5  # the paper-reported human rates, five of them
     assert {r["label"] for r in tables(page)[-1]} == {"paper-reported"}

@@ -212,6 +212,16 @@ def examples_plan(plan: RunPlan, scenario: Scenario, level: int, samples: int) -
                    max_cost=None, batch=False)
 
 
+def estimand_note(buckets: pd.DataFrame) -> str:
+    """One sentence putting the exact buckets' mean probability beside their mean
+    likelier answer (measured), or nothing for a run with no exact bucket."""
+    exact = buckets[buckets["measure"] == "exact"] if "measure" in buckets else buckets.iloc[0:0]
+    if exact.empty or "rate_top" not in exact:
+        return ""
+    return (f"Measured here: mean probability **{exact['refusal_rate'].mean():.3f}**, mean likelier "
+            f"answer **{exact['rate_top'].mean():.3f}** over {len(exact)} exact-mode buckets.")
+
+
 def bucket_table(buckets: pd.DataFrame):
     """Every bucket of a run, rounded, one page of up to 100 rows."""
     import marimo as mo
