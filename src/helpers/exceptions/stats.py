@@ -51,8 +51,8 @@ def refusal_rates(responses: pd.DataFrame) -> pd.DataFrame:
             row.update(_sampled_bucket(ok["decision"]))
         rows.append(row)
     columns = BUCKET + ["n", "yes", "no", "invalid", "failed", "not_run", "refusal_rate",
-                        "se", "ci_low", "ci_high", "yes_no_mass", "measure", "se_note", "chains",
-                        "prompt_tokens", "completion_tokens", "cost_usd"]
+                        "se", "ci_low", "ci_high", "rate_low", "rate_high", "yes_no_mass", "measure",
+                        "se_note", "chains", "prompt_tokens", "completion_tokens", "cost_usd"]
     out = pd.DataFrame(rows, columns=columns)
     out["chains"] = out["chains"].fillna(0).astype(int)
     return out
@@ -66,6 +66,11 @@ def _has_reasoning(value: object) -> bool:
 
 
 def _sampled_bucket(decisions: pd.Series) -> dict:
+    """Counts, eq. 1's rate with its SE and Wilson interval, and rate_low /
+    rate_high: the refusal rate over all yes + no + invalid answers had every
+    invalid answer been a yes (low) or a no (high). Whatever the unreadable
+    answers meant, the rate over all answers lies between the two (and so does
+    eq. 1's rate); exact-mode buckets leave them NaN here."""
     yes = int((decisions == "yes").sum())
     no = int((decisions == "no").sum())
     invalid = int((decisions == "invalid").sum())
@@ -76,9 +81,12 @@ def _sampled_bucket(decisions: pd.Series) -> dict:
         rate = no / valid
         se = float(np.sqrt(rate * (1 - rate) / valid))
         low, high = (float(x) for x in proportion_confint(no, valid, alpha=0.05, method="wilson"))
+    answered = valid + invalid
+    rate_low = no / answered if answered else float("nan")
+    rate_high = (no + invalid) / answered if answered else float("nan")
     return {"yes": yes, "no": no, "invalid": invalid, "refusal_rate": rate, "se": se,
-            "ci_low": low, "ci_high": high, "yes_no_mass": float("nan"),
-            "measure": "sampled", "se_note": SE_NOTES["sampled"]}
+            "ci_low": low, "ci_high": high, "rate_low": rate_low, "rate_high": rate_high,
+            "yes_no_mass": float("nan"), "measure": "sampled", "se_note": SE_NOTES["sampled"]}
 
 
 def _exact_bucket(ok: pd.DataFrame) -> dict:
