@@ -1,6 +1,8 @@
 """parse_answer on answers as models really write them: short, long, reasoned,
 decorated, and the tricky ones that must stay `invalid` rather than be guessed."""
 
+import time
+
 import pytest
 
 from helpers.exceptions.prompting import action_of, parse_answer
@@ -62,7 +64,7 @@ Yes."""
     ("Answer yes or no, you said.", None, "invalid"),
     # Not decisions: invalid, counted, never guessed
     ("Yes and no: it depends on how much the friend cares.", None, "invalid"),
-    ("Nope, not buying it.", None, "invalid"),
+    ("Nope, not buying it.", None, "no"),  # a refusal, as a reader codes it (issue 14)
     ("Yesterday I bought flour.", "buy", "invalid"),
     ("Not Among the Freshers.", None, "invalid"),
     ("It is reasonable to buy the flour.", "buy", "invalid"),
@@ -89,3 +91,60 @@ def test_action_comes_from_each_scenarios_question(repo):
     assert verbs["hospitality"] == "waive"
     assert None not in verbs.values()
     assert action_of("A statement with no question.") is None
+
+
+@pytest.mark.parametrize("text,action,expected", [
+    # "no" before a noun is a determiner, not a decision; a later decision is read
+    ("No one would mind a penny, so yes, I would buy it.", "buy", "yes"),
+    ("In conclusion, no one is harmed, so I would buy the flour.", "buy", "yes"),
+    ("No harm in it - approve it.", "approve", "yes"),
+    ("It's a no-brainer: buy it.", "buy", "yes"),
+    ("No way to know without asking my friend.", "buy", "invalid"),
+    # refusals and affirmations without yes/no; politeness openers are not decisions
+    ("Absolutely not.", None, "no"),
+    ("Of course not; six months is too late.", None, "no"),
+    ("I'd rather not.", None, "no"),
+    ("I'd rather not fail a student over one sentence, so I'd let it pass.", "let", "yes"),
+    ("Of course!", None, "yes"),
+    ("Certainly not an easy call. I'd buy it.", "buy", "yes"),
+    ("Certainly! Here's my analysis of the situation:", "buy", "invalid"),
+    ("Certainly! Let me think. The limit is $10 and it costs $25. I would not buy it.", "buy", "no"),
+    # an opening contradicted later is not guessed
+    ("Yes, I understand the dilemma. Still, I would not buy it.", "buy", "invalid"),
+    ("Yes if the friend agrees.", None, "invalid"),
+    # answers to questions: the scenario's (read) or the model's own (not read)
+    ("Would I accept the return? Absolutely not.", "accept", "no"),
+    ("Is a penny a big deal? No. I'd buy it.", "buy", "yes"),
+    ("Honestly? No.", None, "no"),
+    ("Yes or no: no.", None, "no"),
+    # imperatives, chosen courses, ellipsis, refusal verbs; the verb aimed at the speaker is not the action
+    ("No need to be rigid - approve the benefits.", "approve", "yes"),
+    ("Don't let them board.", "let", "no"),
+    ("My decision is not to admit the applicant.", "admit", "no"),
+    ("The right thing is to waive the fee.", "waive", "yes"),
+    ("One option is to accept the return, another is to decline it.", "accept", "invalid"),
+    ("I would, yes.", None, "yes"),
+    ("If I could, I would.", None, "invalid"),
+    ("I'd politely decline the order.", "accept", "no"),
+    ("Let's think step by step.", "let", "invalid"),
+    ("I'd let you know after asking my manager.", "let", "invalid"),
+    ("Buy it only if your friend agrees.", "buy", "invalid"),
+    ("That's a no from me.", None, "no"),
+    ("The final answer is $\\boxed{\\text{Yes}}$.", None, "yes"),
+])
+def test_idioms_interjections_and_statements(text, action, expected):
+    assert parse_answer(text, action) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Answer" + " " * 5000 + "x", "invalid"), ("So" + " " * 5000 + "x", "invalid"),
+    ("I say" + " " * 5000, "invalid"), ("It is **yes" + " " * 5000 + "x", "invalid"),
+    ("Final answer is" + "*" * 5000, "invalid"), ("no" + " " * 5000 + "x", "invalid"),
+    ("Final answer:" + " " * 5000 + "No", "no"),
+])
+def test_long_runs_of_spaces_are_read_in_linear_time(text, expected):
+    # Adjacent \s* in a pattern backtrack through every split of a run: the old
+    # parser took ~10 s on 1,000 spaces after "Answer". The patterns are possessive.
+    start = time.perf_counter()
+    assert parse_answer(text, "buy") == expected
+    assert time.perf_counter() - start < 1.0

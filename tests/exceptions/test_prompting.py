@@ -32,7 +32,7 @@ def test_unknown_variant_lists_known_ones(repo):
     ("Answer: Yes", "yes"),
     ("  NO!", "no"),
     ("Decision: no", "no"),
-    ("Nope, not buying it.", "invalid"),
+    ("Nope, not buying it.", "no"),  # a refusal, as a reader codes it (issue 14)
     ("Yesterday I bought flour.", "invalid"),
     ("Not Among the Freshers.", "invalid"),
     ("I'm not sure what to say.", "invalid"),

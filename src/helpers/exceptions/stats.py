@@ -45,6 +45,8 @@ def refusal_rates(responses: pd.DataFrame, estimand: str = "probability") -> pd.
     refusal_rate holds ('probability' by default, or 'most_likely'; see
     use_estimand); `rate_low` .. `rate_high` is refusal_rate's interval where an
     endpoint's top-k logprobs left a word out (`bounded` answers), a point otherwise.
+    In sampled buckets `rate_low` .. `rate_high` is the rate over all answers had every
+    invalid one been a yes .. a no (see _sampled_bucket).
     """
     rows = []
     for key, group in responses.groupby(BUCKET, sort=False):
@@ -84,6 +86,11 @@ def _has_reasoning(value: object) -> bool:
 
 
 def _sampled_bucket(decisions: pd.Series) -> dict:
+    """Counts, eq. 1's rate with its SE and Wilson interval, and rate_low /
+    rate_high: the refusal rate over all yes + no + invalid answers had every
+    invalid answer been a yes (low) or a no (high). Whatever the unreadable
+    answers meant, the rate over all answers lies between the two (and so does
+    eq. 1's rate); exact-mode buckets leave them NaN here."""
     yes = int((decisions == "yes").sum())
     no = int((decisions == "no").sum())
     invalid = int((decisions == "invalid").sum())
@@ -94,9 +101,12 @@ def _sampled_bucket(decisions: pd.Series) -> dict:
         rate = no / valid
         se = float(np.sqrt(rate * (1 - rate) / valid))
         low, high = (float(x) for x in proportion_confint(no, valid, alpha=0.05, method="wilson"))
+    answered = valid + invalid
+    rate_low = no / answered if answered else float("nan")
+    rate_high = (no + invalid) / answered if answered else float("nan")
     return {"yes": yes, "no": no, "invalid": invalid, "refusal_rate": rate, "se": se,
-            "ci_low": low, "ci_high": high, "yes_no_mass": float("nan"),
-            "measure": "sampled", "se_note": SE_NOTES["sampled"]}
+            "ci_low": low, "ci_high": high, "rate_low": rate_low, "rate_high": rate_high,
+            "yes_no_mass": float("nan"), "measure": "sampled", "se_note": SE_NOTES["sampled"]}
 
 
 def _exact_bucket(ok: pd.DataFrame) -> dict:
