@@ -15,10 +15,10 @@ with app.setup:
     # What `make report` runs: one scenario, LoRA adapters of the offline model
     # trained (2 epochs each) on the training half of the illustrative participants:
     # on all their yes/no labels (152), on the labels of 50 explained answers
-    # (labels-50) and on those 50 explanations: 66 training steps. With two models
-    # of 50 answers (28 steps) the whole export took 3 min 53 s the first time on
-    # this project's two cores while other jobs kept them busy, and takes seconds
-    # afterwards (adapters and answers are cached). `-- --epochs 3` is the paper's
+    # (labels-50) and on those 50 explanations: 66 training steps. The whole export
+    # took 4 min 28 s the first time on this project's two cores while other jobs kept
+    # them busy (load average about 4; the 38 labels steps alone 200 s), and takes
+    # seconds afterwards (adapters and answers are cached). `-- --epochs 3` is the paper's
     # design for one scenario but for the held-out half; `--max-steps 1 --labels-size 8`
     # makes it tiny.
     DEFAULTS = {"scenario": "grocery_prices"}
