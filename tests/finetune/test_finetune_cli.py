@@ -59,6 +59,20 @@ def test_cli_dry_run_prices_openai_training_without_a_key(run_cli, fake_openai):
     assert fake_openai.requests == []
 
 
+def test_cli_knows_a_saved_illustrative_file_by_its_rows(run_cli, tmp_path):
+    from helpers import humans
+    from helpers.exceptions import scenarios
+
+    saved = humans.write_human(humans.illustrative_responses(scenarios.load_scenarios()), tmp_path / "people.csv")
+    out = tmp_path / "hosp-illustrative.jsonl"
+    code, stdout, err = run_cli("finetune", "--human", str(saved), "--kind", "labels-50", "--scenario", "hospitality",
+                                "--base", "openai/gpt-4o-2024-08-06", "--dry-run", "--out", str(out))
+    assert code == 0, err
+    assert "human (illustrative data, from people.csv): its rows are generated" in err and "ILLUSTRATIVE" in err
+    assert "training data    human (illustrative data, from people.csv)" in stdout
+    assert "examples         50" in stdout  # labels-50: the explanations' default size
+
+
 def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
     code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "hospitality",
                              "--base", "openai/gpt-4o-mini-2024-07-18", "--base-url", fake_openai.base_url,

@@ -70,7 +70,8 @@ def main(args: argparse.Namespace) -> int:
         # must be the same ones the notebooks train on.
         answers, label = human_data.human_or_illustrative(args.human, every)
         if ILLUSTRATIVE in label:
-            _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
+            why = "no human data given" if label == human_data.illustrative.LABEL else f"{label}: its rows are generated"
+            _say(f"note: {why}: training on ILLUSTRATIVE (generated) answers, not real people's")
         people = split_participants(answers, seed=args.split_seed, train_fraction=args.train_fraction)
         data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
                                size=args.size, seed=args.seed, out=args.out, split=people)
