@@ -163,3 +163,10 @@ def test_the_illustrative_mark_reaches_dataset_names_and_sidecars(human, every, 
     again = finetune.prepared_dataset(data.path, seed=0)
     assert again.illustrative and again.metadata()["split_seed"] == 0
     assert np.isclose(again.metadata()["train_fraction"], 0.5)
+
+
+def test_a_dataset_never_mixes_illustrative_and_real_answers(human, every):
+    real = human.head(30).assign(participant_id=lambda t: "p" + t["participant_id"].str[-3:], study="workshop")
+    with pytest.raises(UserError, match="rows are illustrative .* and the others are real"):
+        finetune.prepare_dataset(pd.concat([real, human]), "human (merged.csv)", every, "labels",
+                                 scenario_ids=["hospitality"])
