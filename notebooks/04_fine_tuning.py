@@ -12,13 +12,15 @@ with app.setup:
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
 
-    # What `make report` runs: one scenario, a LoRA adapter of the offline model
-    # trained on 50 yes/no labels and another on the same number of explanations
-    # (2 epochs each), from the illustrative answers: 28 training steps. The whole
-    # export took 3 min 53 s the first time on this project's two cores while other
-    # jobs kept them busy (the training alone takes well under a minute on idle
-    # cores) and takes seconds afterwards (adapters and answers are cached). `-- --labels-size 303 --epochs 3` is the paper's
-    # design for one scenario; `--max-steps 1 --labels-size 8` makes it tiny.
+    # What `make report` runs: one scenario, LoRA adapters of the offline model
+    # trained (2 epochs each) on the training half of the illustrative participants:
+    # on all their yes/no labels (152), on the labels of 50 explained answers
+    # (labels-50) and on those 50 explanations: 66 training steps. The whole export
+    # took 4 min 28 s the first time on this project's two cores while other jobs kept
+    # them busy (load average about 4; the 38 labels steps alone 200 s), and takes
+    # seconds afterwards (adapters and answers are cached). `-- --epochs 3` is the paper's
+    # design for one scenario but for the held-out half; `--max-steps 1 --labels-size 8`
+    # makes it tiny.
     DEFAULTS = {"scenario": "grocery_prices"}
 
 
@@ -36,11 +38,17 @@ def _():
     (**paper-reported**). OpenAI refused several of the paper's training files under
     its usage policy, so it has four labels scenarios and five explanations scenarios.
 
-    Here each chosen scenario gets two fine-tuned models, one per kind of training
+    Here each chosen scenario gets three fine-tuned models, one per kind of training
     data, made from human answers to that scenario alone, and each is measured on
-    the scenario it was trained on. By default both kinds see 50 answers of one
-    scenario for 2 epochs, so that the report builds in minutes on a laptop; the
-    widgets (or `--labels-size 303 --epochs 3`) restore the paper's sizes. Training happens on this machine: LoRA adapters
+    the scenario it was trained on. The paper's two kinds differ in size and kind at
+    once; a third, **labels-50**, takes the bare decisions of exactly the answers the
+    explanations model learns from, so that size and kind can be told apart. The
+    participants are split first (seeded, `--split-seed`, `--train-fraction`, default
+    half): models learn only from the training half and are compared only with the
+    held-out half. By default labels come from every training participant (the paper
+    used all 303 of its participants), labels-50 and explanations from 50 of them, in one
+    scenario for 2 epochs, so that the report builds in minutes on a laptop; the widgets
+    (or `--epochs 3`) come close to the paper's design. Training happens on this machine: LoRA adapters
     of the offline model (`helpers.finetune.lora`). To fine-tune on OpenAI's service instead,
     run `python -m helpers finetune --base openai/gpt-4o-2024-08-06 --kind explanations
     --scenario ID` (OpenAI takes new jobs until 2027-01-06) and measure the printed `openai/ft:...` model like any other.
@@ -53,8 +61,8 @@ def _():
     study, training = checked(finetuning.open_training, mo.cli_args(), DEFAULTS)
     _ids = study.params.scenario_ids
     scenario_pick = mo.ui.multiselect(options={s.title: s.id for s in study.scenarios}, value=[s.title for s in study.scenarios if s.id in _ids] or [study.scenarios[0].title], label="scenarios (one pair of models each)")
-    labels_size = mo.ui.number(start=1, value=training.labels_size, label="labels: answers per scenario (paper 303)")
-    explanations_size = mo.ui.number(start=1, value=training.explanations_size, label="explanations: answers per scenario (paper 50)")
+    labels_size = mo.ui.number(start=1, value=training.labels_size, label="labels: answers per scenario, at most (paper 303: all)")
+    explanations_size = mo.ui.number(start=1, value=training.explanations_size, label="explanations and labels-50: answers per scenario (paper 50)")
     epochs_box = mo.ui.number(start=1, value=training.epochs, label="epochs")
     train_button = mo.ui.run_button(label="Train the missing models and measure them")
     mo.vstack([study.human.note(trained_on=True), scenario_pick, mo.hstack([labels_size, explanations_size, epochs_box]), train_button])
@@ -63,12 +71,14 @@ def _():
 
 @app.cell
 def _(epochs_box, explanations_size, labels_size, scenario_pick, study, training):
-    _sizes = {"labels": labels_size.value, "explanations": explanations_size.value}
+    _sizes = {"labels": labels_size.value, "labels-50": explanations_size.value, "explanations": explanations_size.value}
     plan = checked(finetuning.plan_training, study, training, _sizes, list(scenario_pick.value), epochs_box.value)
     mo.stop(not plan.scenarios, mo.md("**Choose at least one scenario to train on.**"))
     mo.md(f"**Before the button:** {plan.models} models, {plan.steps} optimiser steps of up to "
           f"{LoraSettings().batch_size} examples, about {lora.estimated_time(plan.steps)} on two CPU "
-          "cores (idle to busy); models trained before are read from `cache/adapters/` at once.")
+          "cores (idle to busy); models trained before are read from `cache/adapters/` at once. "
+          f"They learn from {len(plan.people.training)} training participants; the other "
+          f"{len(plan.people.evaluation)} are held out to compare with.")
     return (plan,)
 
 
@@ -92,16 +102,19 @@ def _(plan, spend, study, trained):
 @app.cell
 def _(evaluation, plan, study):
     plots.figure3(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), plan.scenarios,
-                  **study.human.figure_args(), columns=min(3, len(plan.scenarios)),
+                  **finetuning.held_out(study.human, evaluation).figure_args(), columns=min(3, len(plan.scenarios)),
                   title=study.human.title("Refusal rate before and after fine-tuning", " (illustrative data)"))
     return
 
 
 @app.cell
 def _(evaluation, study):
-    summary = sft_eval.kind_summary(evaluation.rates, study.human.data)
+    summary = sft_eval.kind_summary(evaluation.rates, study.human.data, evaluation.people)
     mo.vstack([mo.md(f"""
-    ## Base vs labels vs explanations
+    ## Base vs labels vs labels-50 vs explanations
+
+    {finetuning.held_out_note(evaluation)} Labels-50 against explanations differs in kind only,
+    labels against labels-50 in size only; the paper has no labels-50 figure.
 
     Per bucket a test of the model's refusal rate against the humans' ({study.human.label}): exact-mode
     rates are probabilities, tested one-sample against the human count; sampled rates with the
@@ -120,12 +133,13 @@ def _(summary):
 
 @app.cell
 def _(evaluation, study):
-    _drops = sft_eval.level_drop(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), study.human.data)
+    _drops = sft_eval.level_drop(sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="group"), evaluation.held_out(study.human.data))
     _lines = "\n".join(f"- **{r.group}**: {r.model_drop:+.2f} (humans {r.human_drop:+.2f}, {r.scenarios} scenario(s))"
                         for r in _drops.itertuples())
     mo.md(f"""
     **Does the model follow the levels?** Fall in refusal rate from level 1 to the last level,
-    averaged over the scenarios (a model that only learned to refuse less has a fall near 0):
+    averaged over the scenarios (a model that only learned to refuse less has a fall near 0;
+    humans: the held-out participants):
 
     {_lines}
     """)

@@ -19,7 +19,7 @@ with app.setup:
     # the export took 1 min 8 s after notebook 04 on this project's two cores. The paper's five: `-- --train-scenario
     # grocery_prices,academic_integrity,customer_service,hospitality,personal_assistant --epochs 3`.
     DEFAULTS = {"train-scenario": "grocery_prices,hospitality"}
-    KIND = "explanations"
+    KIND = "explanations"  # any of helpers.finetune.KINDS works: labels, labels-50 (same answers, no reasons)
 
 
 @app.cell
@@ -39,7 +39,9 @@ def _():
     Here one model per chosen scenario is trained on that scenario's explanations
     alone (LoRA on the offline model), then measured on **every other** scenario
     (`helpers.finetune.evaluation.unseen_scenarios` decides this, and never includes a model's
-    own scenario), on its own scenario, and the base model on all of them.
+    own scenario), on its own scenario, and the base model on all of them. Only the training
+    half of the participants (seeded split: `--split-seed`, `--train-fraction`) trains; on its
+    own scenario a model is compared with the held-out half only.
     """)
     return
 
@@ -63,7 +65,8 @@ def _(epochs_box, evaluated, size_box, study, train_pick, training):
     mo.stop(not plan.scenarios or len(evaluated) < 2, mo.md("**Choose at least one scenario to train on, and two scenarios in all.**"))
     mo.md(f"**Before the button:** {plan.models} models, {plan.steps} optimiser steps "
           f"(about {lora.estimated_time(plan.steps)} on two CPU cores the first time, idle to busy), "
-          f"then {len(evaluated) * (plan.models + 1) * 6} buckets to measure.")
+          f"then {len(evaluated) * (plan.models + 1) * 6} buckets to measure. They learn from "
+          f"{len(plan.people.training)} training participants; {len(plan.people.evaluation)} are held out.")
     return (plan,)
 
 
@@ -95,13 +98,13 @@ def _(evaluated, evaluation, study):
 
 @app.cell
 def _(evaluation, study):
-    gaps = sft_eval.gap_table(evaluation.rates, study.human.data)
+    gaps = sft_eval.gap_table(evaluation.rates, study.human.data, evaluation.people)
     overall = sft_eval.overall_gaps(gaps, KIND)
     return gaps, overall
 
 
 @app.cell
-def _(overall, study):
+def _(evaluation, overall, study):
     _paper = reference.paper_reported().query("metric == 'mean_abs_diff' and agent == 'gpt-4o'").set_index("variant")["value"]
     _paper_by_split = {"in-scenario": _paper.get("sft_explanations"), "transfer": _paper.get("sft_transfer"), "base": _paper.get("baseline")}
     _table = overall.assign(**{"paper-reported GPT-4o": overall["split"].map(_paper_by_split)})
@@ -112,6 +115,7 @@ def _(overall, study):
     rates: for the fine-tuned models the mean over models of each one's gap, for the base
     model its gap over every measured bucket. Beside it the **paper-reported** GPT-4o figures
     (15.9% / 24.5% / 42.7%), which come from other models and other people.
+    {finetuning.held_out_note(evaluation, transfer=True)}
     """), mo.ui.table(_table.round(3), selection=None)])
     return
 

@@ -69,7 +69,7 @@ BAD_VALUES = [
      "--ties must be one of skip, random, got 'coin'"),
     (["games", "synth", "--kappa", "0.5", "--out", "a.csv"], "--out a.csv: use a .jsonl file name"),
     # finetune
-    (["finetune", "--kind", "stories"], "--kind must be one of labels, explanations, got 'stories'"),
+    (["finetune", "--kind", "stories"], "--kind must be one of labels, labels-50, explanations, got 'stories'"),
     (["finetune", "--size", "0"], "--size must be a whole number from 1 to 100,000, got 0"),
     (["finetune", "--epochs", "0"], "--epochs must be a whole number from 1 to 100, got 0"),
     (["finetune", "--epochs", "1000"], "--epochs must be a whole number from 1 to 100, got 1000"),

@@ -52,6 +52,9 @@ TRAINING_BAD = [
     ({"labels-size": 0}, "--labels-size must be a whole number from 1 to 100,000, got 0"),
     ({"explanations-size": 10**8}, "--explanations-size must be a whole number from 1 to 100,000, got 100000000"),
     ({"epochs": 0}, "--epochs must be a whole number from 1 to 100, got 0"),
+    ({"train-fraction": 1}, "--train-fraction must be a number above 0 and at most 0.99, got 1; the others are "
+                            "held out for in-scenario comparisons, so some must be"),
+    ({"split-seed": -1}, "--split-seed must be a whole number from 0 to 4,294,967,295, got -1"),
     ({"epochs": NAN}, "--epochs must be a whole number from 1 to 100, got 'nan'"),
     ({"max-steps": -1}, "--max-steps must be a whole number from 1 to 1,000,000, got -1"),
     ({"seed": -1}, "--seed must be a whole number from 0 to 4,294,967,295, got -1"),
@@ -120,7 +123,8 @@ def test_notebook_defaults_and_values():
 def test_training_defaults_values_and_overrides():
     t = TrainingParams.from_cli({"model": "ignored/here"})
     assert (t.labels_size, t.explanations_size, t.epochs, t.max_steps, t.seed, t.train_scenarios) == (
-        50, 50, 2, None, 0, ())
+        303, 50, 2, None, 0, ())
+    assert (t.split_seed, t.train_fraction) == (0, 0.5)
     t = TrainingParams.from_cli({"train-scenario": "grocery_prices,hospitality", "max-steps": 4, "seed": 7})
     assert (t.train_scenarios, t.max_steps, t.seed) == (("grocery_prices", "hospitality"), 4, 7)
     assert t.settings() == {"epochs": 2, "max_steps": 4}

@@ -15,11 +15,12 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
                              "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")
     assert code == 0, err
     name = out.strip().splitlines()[-1]
-    assert name.startswith(f"{BASE}+") and "ILLUSTRATIVE" in err and "step 1/1" in err
+    assert name.startswith(f"{BASE}+illustrative-") and "ILLUSTRATIVE" in err and "step 1/1" in err
     assert "examples         2" in out and "human (illustrative data)" in out
     entry = registry.find(name)
     assert entry["provider"] == "local" and entry["illustrative"] and entry["scenarios"] == ["grocery_prices"]
     assert entry["size"] == 2 and entry["seed"] == 3 and entry["kind"] == "explanations"
+    assert entry["split_seed"] == 0 and entry["train_fraction"] == 0.5 and entry["evaluation_participants"] == 151
     code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
     assert code == 0, err
     assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
@@ -33,7 +34,11 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
-    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "--kind must be one of labels, explanations, got 'stories'"),
+    (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "--kind must be one of labels, labels-50, explanations, got 'stories'"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--train-fraction", "1"], "--train-fraction must be a number above 0 and at most 0.99, got 1"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--train-fraction", "0"], "above 0 and at most 0.99, got 0; the others are held out"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--out", "x.jsonl", "--dry-run"],
+     "the file name must say so; name it e.g. x-illustrative.jsonl"),
     (["--kind", "labels"], "the following arguments are required: --base"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--human", "missing.csv"], "file not found"),
 ])
@@ -47,9 +52,25 @@ def test_cli_dry_run_prices_openai_training_without_a_key(run_cli, fake_openai):
     code, out, err = run_cli("finetune", "--kind", "labels", "--scenario", "hospitality",
                              "--base", "openai/gpt-4o-2024-08-06", "--dry-run")
     assert code == 0, err
-    assert "examples         303" in out and "epochs           3" in out
+    # The labels of every training participant (152 of the 303), not of everyone.
+    assert "examples         152" in out and "epochs           3" in out
+    assert "152 in the examples, drawn from 152 training participants; 151 held out" in out
     assert "(estimate)" in out and out.strip().endswith("dry run: nothing was uploaded or trained")
     assert fake_openai.requests == []
+
+
+def test_cli_knows_a_saved_illustrative_file_by_its_rows(run_cli, tmp_path):
+    from helpers import humans
+    from helpers.exceptions import scenarios
+
+    saved = humans.write_human(humans.illustrative_responses(scenarios.load_scenarios()), tmp_path / "people.csv")
+    out = tmp_path / "hosp-illustrative.jsonl"
+    code, stdout, err = run_cli("finetune", "--human", str(saved), "--kind", "labels-50", "--scenario", "hospitality",
+                                "--base", "openai/gpt-4o-2024-08-06", "--dry-run", "--out", str(out))
+    assert code == 0, err
+    assert "human (illustrative data, from people.csv): its rows are generated" in err and "ILLUSTRATIVE" in err
+    assert "training data    human (illustrative data, from people.csv)" in stdout
+    assert "examples         50" in stdout  # labels-50: the explanations' default size
 
 
 def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
@@ -58,9 +79,10 @@ def test_cli_trains_on_the_openai_protocol_server(run_cli, fake_openai):
                              "--poll-seconds", "0", "--suffix", "hosp")
     assert code == 0, err
     name = out.strip().splitlines()[-1]
-    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:hosp:")
+    # Trained on illustrative answers: the model's own name says so.
+    assert name.startswith("openai/ft:gpt-4o-mini-2024-07-18:test-org:illustrative-hosp:")
     assert "running -> succeeded" in err
-    assert registry.find(name)["illustrative"]
+    assert registry.find(name)["illustrative"] and registry.find(name)["training_participants"] == 152
 
 
 @pytest.mark.slow  # counts tokens with the offline model's tokenizer (converted on first use)
@@ -68,7 +90,7 @@ def test_cli_and_notebooks_draw_the_same_illustrative_answers(run_cli, tmp_path)
     from helpers import finetune, humans
     from helpers.exceptions import scenarios
 
-    out = tmp_path / "grocery.jsonl"
+    out = tmp_path / "grocery-illustrative.jsonl"
     code, _, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices", "--size", "5",
                            "--base", BASE, "--dry-run", "--out", str(out))
     assert code == 0, err
@@ -99,7 +121,7 @@ def test_cli_trains_on_a_prepared_jsonl_such_as_synthetic_games_data(run_cli, fa
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--base", "openai/gpt-4o"], "--kind labels|explanations (human answers) or --jsonl FILE"),
+    (["--base", "openai/gpt-4o"], "--kind labels|labels-50|explanations (human answers) or --jsonl FILE"),
     (["--jsonl", "nowhere.jsonl", "--base", "openai/gpt-4o"], "--jsonl nowhere.jsonl: file not found"),
 ])
 def test_cli_needs_something_to_train_on(run_cli, argv, message):

@@ -53,6 +53,7 @@ EXPECTED = {
         '{"role": "assistant", "content": "Yes. Só um cêntimo."}]}\n'
     ),
 }
+EXPECTED["labels-50"] = EXPECTED["labels"]  # every flour decision here has an explanation
 
 
 @pytest.mark.parametrize("kind", sft.KINDS)
@@ -77,6 +78,21 @@ def test_pooled_labels_use_every_scenario_and_skip_undecided_answers():
     assert any("door" in p for p in prompts) and any("flour" in p for p in prompts)
     # An explanation is not needed for labels, but is for explanations.
     assert len(sft.build_examples(FIXTURE, SCENARIOS, "explanations")) == 2
+
+
+def test_labels_50_are_the_explanations_answers_without_their_reasons():
+    rows = human([(f"p{i}", "flour", 1 + i % 2, "yes" if i % 3 else "no", f"reason {i}" if i % 4 else "")
+                  for i in range(80)])
+    explained = sft.build_examples(rows, SCENARIOS, "explanations", size=50, seed=4)
+    bare = sft.build_examples(rows, SCENARIOS, "labels-50", size=50, seed=4)
+    assert len(bare) == len(explained) == 50  # same data size, other kind
+    for a, b in zip(bare, explained):
+        assert a["messages"][0] == b["messages"][0]  # the same question (scenario and level)
+        assert b["messages"][1]["content"].startswith(a["messages"][1]["content"] + ". reason ")
+    # Drawn from the explained answers only, unlike labels, which may take any decision.
+    with pytest.raises(UserError, match="has only 60 answers with an explanation"):
+        sft.build_examples(rows, SCENARIOS, "labels-50", size=61)
+    assert len(sft.build_examples(rows, SCENARIOS, "labels", size=61)) == 61
 
 
 def test_size_and_seed_choose_a_reproducible_subset():

@@ -14,18 +14,23 @@ pytestmark = pytest.mark.slow
 
 def test_fine_tuning_notebook_trains_and_compares_with_the_paper(tmp_path):
     page = export(REPO / "notebooks/04_fine_tuning.py", tmp_path / "04.html",
-                  "--labels-size", "2", "--explanations-size", "2", "--max-steps", "1")
+                  "--labels-size", "3", "--explanations-size", "2", "--max-steps", "1")
     text = output_text(page)
     assert errors(page) == [] and [kind for kind, _ in callouts(page)] == ["warn"]
     assert "not trained yet" not in text and "not cached yet" not in text
-    assert "Before the button: 2 models, 2 optimiser steps" in text
+    assert "Before the button: 3 models, 3 optimiser steps" in text
+    assert "They learn from 152 training participants; the other 151 are held out" in text
+    assert "In-scenario comparisons: compared with 151 held-out participants, not used in training" in text
     losses = rows_with(page, "first_loss")
     assert {r["model"] for r in losses} == {"labels: Grocery prices (illustrative)",
+                                           "labels-50: Grocery prices (illustrative)",
                                            "explanations: Grocery prices (illustrative)"}
-    assert all(r["steps"] == 1 and r["examples"] == 2 and not r["from_cache"] for r in losses)
+    assert all(r["steps"] == 1 and r["examples"] == (3 if r["model"].startswith("labels:") else 2)
+               and not r["from_cache"] for r in losses)
     side = {r["model"]: r for r in rows_with(page, "paper-reported GPT-4o: mean |gap|")}
-    assert set(side) == {"SFT labels (illustrative)", "SFT explanations (illustrative)",
-                         "local/smollm2-135m-instruct (base)"}
+    assert set(side) == {"SFT labels (illustrative)", "SFT labels-50 (illustrative)",
+                         "SFT explanations (illustrative)", "local/smollm2-135m-instruct (base)"}
+    assert side["SFT labels-50 (illustrative)"]["paper-reported GPT-4o: significant"] == ""  # not in the paper
     assert side["SFT explanations (illustrative)"]["paper-reported GPT-4o: significant"] == "17/30"
     assert side["SFT labels (illustrative)"]["significant (vs human (illustrative data))"].endswith("/6")
     assert images(page) == 2  # the loss curves and Figure 3
@@ -45,6 +50,10 @@ def test_transfer_notebook_never_measures_a_model_on_its_own_scenario(tmp_path):
     assert transfer[0]["scenarios"] == 2 and transfer[0]["buckets"] == 12  # hospitality and customer service
     assert transfer[0]["permutations"] == 720 and 0 < transfer[0]["permutation_p"] <= 1
     assert "(illustrative)" in transfer[0]["agent"]
+    assert transfer[0]["compared_with"] == "all 303 participants"
+    own = [r for r in gaps if r["split"] == "in-scenario"]
+    assert len(own) == 1 and own[0]["compared_with"] == "151 held-out participants"
+    assert "Transfer comparisons use all participants of the unseen scenarios" in text
     overall = {r["split"]: r for r in rows_with(page, "paper-reported GPT-4o")}
     assert overall["transfer"]["paper-reported GPT-4o"] == 0.245 and overall["base"]["buckets"] == 18
     p_values = rows_with(page, "paper-reported p (GPT-4o)")

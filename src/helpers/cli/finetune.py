@@ -9,7 +9,10 @@ It builds the dataset, validates it and prints what training would take, then
 trains: a LoRA adapter on the CPU for local/ bases, a job on OpenAI's service for
 openai/ bases. The last line printed is the new model's name. Without --human it
 uses data/human_responses.csv if present, else the generated illustrative answers
-(and says so).
+(and says so; the model's name then says "illustrative" too). The examples come
+only from the training participants of a seeded split (--split-seed,
+--train-fraction; helpers.finetune.split), recorded with the model, so that its
+in-scenario comparison can use the held-out participants.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from helpers.errors import UserError
 from helpers.finetune import datasets as sft
 from helpers.finetune import lora
 from helpers.finetune import ILLUSTRATIVE, prepare_dataset, prepared_dataset, train_local
+from helpers.finetune.split import split_participants
 
 
 def add_parser(commands) -> None:
@@ -58,16 +62,19 @@ def main(args: argparse.Namespace) -> int:
             raise UserError("--jsonl trains on the file as it is; drop --human, --kind, --scenario, --size and --out")
     else:
         if args.kind is None:
-            raise UserError("say what to train on: --kind labels|explanations (human answers) or --jsonl FILE")
+            raise UserError("say what to train on: --kind labels|labels-50|explanations (human answers) "
+                            "or --jsonl FILE")
         every = scenario_files.load_scenarios(args.scenarios)
         chosen = scenario_files.select(every, args.scenario_ids) if args.scenario_ids else every
         # The whole file, not the selection: the illustrative answers to a scenario
         # must be the same ones the notebooks train on.
         answers, label = human_data.human_or_illustrative(args.human, every)
         if ILLUSTRATIVE in label:
-            _say("note: no human data given: training on ILLUSTRATIVE (generated) answers, not real people's")
+            why = "no human data given" if label == human_data.illustrative.LABEL else f"{label}: its rows are generated"
+            _say(f"note: {why}: training on ILLUSTRATIVE (generated) answers, not real people's")
+        people = split_participants(answers, seed=args.split_seed, train_fraction=args.train_fraction)
         data = prepare_dataset(answers, label, chosen, args.kind, scenario_ids=[s.id for s in chosen],
-                               size=args.size, seed=args.seed, out=args.out)
+                               size=args.size, seed=args.seed, out=args.out, split=people)
     label = data.human_label
     if spec.provider == "local":
         settings = lora.LoraSettings(**{**_local_settings(args), "seed": args.seed})
@@ -80,6 +87,11 @@ def main(args: argparse.Namespace) -> int:
         report = sft.validate(data.path, spec.name, epochs=args.epochs)
         print(report.table())
     print(f"{'training data':<16} {label}")
+    if data.split is not None:
+        people = data.split
+        print(f"{'participants':<16} {len(data.participants)} in the examples, drawn from {len(people.training)} "
+              f"training participants; {len(people.evaluation)} held out for in-scenario comparisons "
+              f"(split seed {people.seed}, train fraction {people.train_fraction:g})")
     for warning in report.warnings:
         print(f"warning: {warning}")
     if spec.provider == "openai":

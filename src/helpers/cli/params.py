@@ -18,6 +18,8 @@ from fractions import Fraction
 
 from helpers.cli.option import Option
 from helpers.finetune.datasets import KINDS as TRAINING_KINDS
+from helpers.finetune.split import SPLIT_SEED as DEFAULT_SPLIT_SEED
+from helpers.finetune.split import TRAIN_FRACTION as DEFAULT_TRAIN_FRACTION
 from helpers.finetune.lora import LoraSettings
 from helpers.llm import DEFAULT_MODEL
 from helpers.llm.capabilities import EFFORTS, parse_override
@@ -92,11 +94,17 @@ BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or o
               "no new jobs after models.toml's fine_tuning_ends)",
               required=True, metavar="MODEL")
 KIND = Option("kind", "choice", "labels: answer Yes/No only; explanations: the decision and the "
-              "participant's reason", choices=TRAINING_KINDS)
+              "participant's reason; labels-50: Yes/No of the very answers explanations draws (same size)",
+              choices=TRAINING_KINDS)
+SPLIT_SEED = Option("split-seed", "int", "seed of the participant split: who may train, who is held out for "
+                    "in-scenario comparisons", default=DEFAULT_SPLIT_SEED, low=0, high=MAX_SEED)
+TRAIN_FRACTION = Option("train-fraction", "float", "share of participants whose answers may train (the rest are "
+                        "held out to compare with)", default=DEFAULT_TRAIN_FRACTION, low=0, above=True, high=0.99,
+                        why="the others are held out for in-scenario comparisons, so some must be")
 JSONL = Option("jsonl", "path", "train on a prepared chat fine-tuning JSONL (e.g. from `games synth`) instead "
                "of human answers; --human/--kind/--scenario/--size then do not apply")
-TRAINING_SIZE = Option("size", "int", "examples to draw; if not given, the paper's 303 labels / 50 "
-                       "explanations, or all there are", low=1, high=MAX_COUNT)
+TRAINING_SIZE = Option("size", "int", "examples to draw from the training participants; if not given, the "
+                       "paper's 303 labels / 50 explanations (and labels-50), or all there are", low=1, high=MAX_COUNT)
 DATASET_OUT = Option("out", "path", "where to write the JSONL dataset")
 EPOCHS = Option("epochs", "int", f"passes over the data; if not given, {LoraSettings.epochs} for local "
                 "bases and OpenAI's auto", low=1, high=100)
@@ -105,9 +113,10 @@ RANK = Option("rank", "int", "local: LoRA rank", low=1, high=1_024)
 MAX_STEPS = Option("max-steps", "int", "local: stop after this many optimiser steps", low=1, high=1_000_000)
 DRY_RUN = Option("dry-run", "bool", "validate, count tokens and price the training, then stop", default=False)
 SUFFIX = Option("suffix", "str", "OpenAI: a name part for the ft: model")
-LABELS_SIZE = Option("labels-size", "int", "labels: answers per scenario (the paper: 303)", default=50, low=1,
+LABELS_SIZE = Option("labels-size", "int", "labels: answers per scenario, at most; every training participant's "
+                     "if fewer (the paper: 303, all of its participants)", default=303, low=1,
                      high=MAX_COUNT)
-EXPLANATIONS_SIZE = Option("explanations-size", "int", "explanations: answers per scenario (the paper: 50)",
+EXPLANATIONS_SIZE = Option("explanations-size", "int", "explanations and labels-50: answers per scenario (the paper: 50)",
                            default=50, low=1, high=MAX_COUNT)
 TRAIN_SCENARIO = Option("train-scenario", "str", "notebook 05: train one model on each of these scenarios",
                         default=(), repeat=True, metavar="ID", dest="train_scenarios")
@@ -150,7 +159,7 @@ RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
 # An export takes the run's options, so the run's command line selects its answers
 # (the pacing options among them change nothing: no call is made).
 ARCHIVE_EXPORT = RUN_AND_ESTIMATE + (ARCHIVE_OUT,)
-FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, BASE, DRY_RUN,
+FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, SPLIT_SEED, TRAIN_FRACTION, BASE, DRY_RUN,
                 DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS)
 GAMES_COMMON = (GAMES_FILE, GAME)
 GAMES_OPTIMAL = (KAPPAS,)
@@ -167,7 +176,7 @@ NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
             MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, ANSWER_TOKENS, REASONING_TOKENS, EXAMPLES,
             REASONING_EFFORT, REASONING_BUDGET)
 TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
-            TRAIN_SCENARIO)
+            SPLIT_SEED, TRAIN_FRACTION, TRAIN_SCENARIO)
 ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),
              TEMPERATURE, GAME_TOKENS, TRAIN_SIZE, TRAIN_EPOCHS, TRAIN_STEPS, EXPLAIN, FINETUNE, ROUNDS, SESSIONS,
              RPM, SEED, REASONING_EFFORT, REASONING_BUDGET)

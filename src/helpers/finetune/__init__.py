@@ -1,10 +1,12 @@
 """Fine-tuning models on human answers (the paper's Sec. 2.4) and measuring them.
 
-human answers -> datasets (JSONL examples, validated, priced) -> prepare (a
-training file and what it holds) -> training (a LoRA adapter of the offline
+human answers -> split (which participants may train, which are held out) ->
+datasets (JSONL examples, validated, priced) -> prepare (a training file and what
+it holds) -> training (a LoRA adapter of the offline
 model, through lora) or openai_jobs (an `ft:` model on OpenAI's service) ->
 registry (which data made which model; kept in records/, never in the cache) ->
-evaluation (the fine-tuned models against the humans), plots (training losses).
+evaluation (the fine-tuned models against the humans: in-scenario against the
+held-out participants only), plots (training losses).
 
     from helpers import finetune
     data = finetune.prepare_dataset(answers, label, scenarios, "explanations",
@@ -20,9 +22,10 @@ from helpers.finetune.datasets import (KINDS, PAPER_SIZE, ValidationReport, buil
 from helpers.finetune.lora import DEFAULT_BASE, AdapterResult, LoraSettings, find_adapter, train_adapter
 from helpers.finetune.plots import loss_figure, loss_table
 from helpers.finetune.prepare import ILLUSTRATIVE, Dataset, default_size, prepare_dataset, prepared_dataset
+from helpers.finetune.split import ParticipantSplit, split_participants
 from helpers.finetune.training import planned_total_steps, train_local, train_per_scenario
 
 __all__ = ["DEFAULT_BASE", "ILLUSTRATIVE", "KINDS", "PAPER_SIZE", "AdapterResult", "Dataset", "LoraSettings",
-           "ValidationReport", "build_examples", "default_size", "find_adapter", "loss_figure", "loss_table",
-           "planned_total_steps", "prepare_dataset", "prepared_dataset", "read_jsonl", "train_adapter",
-           "train_local", "train_per_scenario", "validate", "write_jsonl"]
+           "ParticipantSplit", "ValidationReport", "build_examples", "default_size", "find_adapter", "loss_figure",
+           "loss_table", "planned_total_steps", "prepare_dataset", "prepared_dataset", "read_jsonl",
+           "split_participants", "train_adapter", "train_local", "train_per_scenario", "validate", "write_jsonl"]

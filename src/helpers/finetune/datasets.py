@@ -1,10 +1,14 @@
 """Fine-tuning data from human answers, in OpenAI's chat fine-tuning format.
 
-Two kinds of dataset, as in the paper (Sec. 2.4 and 4.4):
+Two kinds of dataset, as in the paper (Sec. 2.4 and 4.4), and a control:
 - `labels`: the assistant answers only "Yes" or "No" (the paper used all 303
   answers of a scenario);
 - `explanations`: the decision followed by the participant's own explanation
-  (the paper used 50 answers of a scenario).
+  (the paper used 50 answers of a scenario);
+- `labels-50`: the bare "Yes"/"No" of exactly the answers an `explanations`
+  dataset of the same size and seed draws (50 by default). The paper's two kinds
+  differ in size (303 vs 50) and in kind at once; against `explanations` this
+  one differs in kind only, against `labels` in size only.
 
 The user turn is exactly the prompt the models are measured on
 (prompting.build_messages), so a fine-tuned model is evaluated on the question
@@ -34,8 +38,9 @@ from helpers.errors import UserError
 from helpers.exceptions.prompting import build_messages
 from helpers.exceptions.scenarios import Scenario
 
-KINDS = ("labels", "explanations")
-PAPER_SIZE = {"labels": 303, "explanations": 50}
+KINDS = ("labels", "labels-50", "explanations")
+# The paper's sizes; labels-50 (not in the paper) takes the explanations' size, as it takes their answers.
+PAPER_SIZE = {"labels": 303, "labels-50": 50, "explanations": 50}
 ROLES = ("system", "user", "assistant")
 MESSAGE_KEYS = {"role", "content", "name", "weight"}
 OPENAI_MIN_EXAMPLES = 10  # OpenAI refuses smaller training files
@@ -48,7 +53,7 @@ Example = dict[str, Any]
 
 def _target(kind: str, decision: str, explanation: Any) -> str:
     word = "Yes" if decision == "yes" else "No"
-    if kind == "labels":
+    if kind != "explanations":
         return word
     return f"{word}. {' '.join(str(explanation).split())}"
 
@@ -57,31 +62,28 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _needs_explanation(kind: str) -> bool:
+    # labels-50 draws from the same pool as explanations, so the same seed picks the same answers.
+    return kind in ("explanations", "labels-50")
+
+
 def usable_answers(human: pd.DataFrame, kind: str, scenario_ids: Iterable[str]) -> pd.DataFrame:
     """The answers a dataset of this kind can use: a yes/no decision, and for
-    `explanations` a non-empty explanation, in the given scenarios."""
+    `explanations` and `labels-50` a non-empty explanation, in the given scenarios."""
     rows = human[human["scenario"].isin(list(scenario_ids)) & human["decision"].isin(["yes", "no"])]
-    if kind == "explanations":
+    if _needs_explanation(kind):
         rows = rows[rows["explanation"].map(_has_text)]
     return rows
 
 
-def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
+def select_answers(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
                    scenario_ids: Iterable[str] | None = None, size: int | None = None,
-                   seed: int = 0) -> list[Example]:
-    """Chat fine-tuning examples from human responses.
-
-    human: one row per answer with columns scenario, level (1-based), decision
-    ('yes'/'no') and, for `explanations`, explanation (helpers.humans.responses.COLUMNS).
-    scenario_ids: the scenarios to draw from (one id: a per-scenario dataset;
-    several: a pooled one); None = every scenario in `scenarios`. size: how many
-    answers to draw at random with `seed` (None = all usable ones). Answers
-    without a yes/no decision, and for `explanations` without an explanation,
-    are not usable. The result is the same for the same rows in any order.
-    """
+                   seed: int = 0) -> pd.DataFrame:
+    """The human answers (rows) a dataset of this kind draws; build_examples turns
+    them into examples. Arguments as build_examples'."""
     if kind not in KINDS:
         raise UserError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
-    needed = {"scenario", "level", "decision"} | ({"explanation"} if kind == "explanations" else set())
+    needed = {"scenario", "level", "decision"} | ({"explanation"} if _needs_explanation(kind) else set())
     missing = sorted(needed - set(human.columns))
     if missing:
         raise UserError(f"human data lack the column `{missing[0]}`; expected {', '.join(sorted(needed))}")
@@ -95,7 +97,7 @@ def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
     order = [c for c in ("scenario", "participant_id", "level", "decision", "explanation") if c in rows]
     rows = rows.sort_values(order, kind="stable").reset_index(drop=True)
     what = f"{'scenario ' + wanted[0] if len(wanted) == 1 else f'{len(wanted)} scenarios'}"
-    usable = "answers with an explanation" if kind == "explanations" else "yes/no answers"
+    usable = "answers with an explanation" if _needs_explanation(kind) else "yes/no answers"
     if rows.empty:
         raise UserError(f"no usable human {usable} for {what}; check the human data file")
     if size is not None:
@@ -105,17 +107,41 @@ def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
             raise UserError(f"asked for {size} examples but {what} has only {len(rows)} {usable}; "
                             f"lower --size")
         rows = rows.sample(n=size, random_state=seed)
+    for r in rows.itertuples(index=False):
+        count = len(by_id[r.scenario].levels)
+        if not 1 <= int(r.level) <= count:
+            raise UserError(f"human data: scenario '{r.scenario}' has no level {int(r.level)} "
+                            f"(levels 1 to {count})")
+    return rows
+
+
+def examples_from(rows: pd.DataFrame, scenarios: list[Scenario], kind: str) -> list[Example]:
+    """One chat example per selected answer (select_answers), in the rows' order."""
+    by_id = {s.id: s for s in scenarios}
     examples = []
     for r in rows.itertuples(index=False):
-        level = int(r.level)
-        scenario = by_id[r.scenario]
-        if not 1 <= level <= len(scenario.levels):
-            raise UserError(f"human data: scenario '{r.scenario}' has no level {level} "
-                            f"(levels 1 to {len(scenario.levels)})")
-        messages = build_messages(scenario, level)
+        messages = build_messages(by_id[r.scenario], int(r.level))
         answer = _target(kind, r.decision, getattr(r, "explanation", ""))
         examples.append({"messages": [*messages, {"role": "assistant", "content": answer}]})
     return examples
+
+
+def build_examples(human: pd.DataFrame, scenarios: list[Scenario], kind: str, *,
+                   scenario_ids: Iterable[str] | None = None, size: int | None = None,
+                   seed: int = 0) -> list[Example]:
+    """Chat fine-tuning examples from human responses.
+
+    human: one row per answer with columns scenario, level (1-based), decision
+    ('yes'/'no') and, for `explanations` and `labels-50`, explanation
+    (helpers.humans.responses.COLUMNS). scenario_ids: the scenarios to draw from
+    (one id: a per-scenario dataset; several: a pooled one); None = every
+    scenario in `scenarios`. size: how many answers to draw at random with
+    `seed` (None = all usable ones). Answers without a yes/no decision, and for
+    `explanations` and `labels-50` without an explanation, are not usable. The
+    result is the same for the same rows in any order.
+    """
+    rows = select_answers(human, scenarios, kind, scenario_ids=scenario_ids, size=size, seed=seed)
+    return examples_from(rows, scenarios, kind)
 
 
 def dumps(example: Example) -> str:

@@ -6,6 +6,12 @@ Every fine-tuned model is measured in up to two splits, plus the base model:
   is the one place that decides this split, and it never includes a training scenario;
 - `base`: the model before fine-tuning, on every scenario.
 
+Whom each split is compared with is decided in one place, `comparison_humans`:
+in-scenario rows (and the base model beside them) only with the participants
+held out of training (helpers.finetune.split), never with the people whose
+answers trained the model; transfer and base rows with everyone, since no
+answer to those scenarios was trained on.
+
 `gap_table` gives, per model and split, the mean absolute difference from the
 human refusal rates, the base model's difference on the very same buckets, and
 for transfer the Fisher randomization test over level permutations (does the
@@ -25,6 +31,7 @@ from helpers.exceptions import stats
 from helpers.llm.cache import CallStats
 from helpers.errors import UserError
 from helpers.exceptions.scenarios import Scenario
+from helpers.finetune.split import ParticipantSplit
 
 SPLITS = ("in-scenario", "transfer", "base")
 ILLUSTRATIVE_TAG = " (illustrative)"
@@ -38,6 +45,7 @@ class FineTuned:
     kind: str  # labels | explanations
     trained_on: tuple[str, ...]  # scenario ids
     illustrative: bool  # trained on generated, not real, human answers
+    people: ParticipantSplit | None = None  # whose answers trained it; None: none of the comparison's people
 
     def label(self, titles: dict[str, str] | None = None) -> str:
         """The name tables and figures show, e.g. 'SFT explanations: Grocery prices (illustrative)'."""
@@ -61,6 +69,18 @@ def unseen_scenarios(trained_on: Iterable[str], scenario_ids: Iterable[str]) -> 
     return unseen
 
 
+def comparison_humans(human: pd.DataFrame, split: str, people: ParticipantSplit | None) -> pd.DataFrame:
+    """The human answers a comparison of `split` uses: in-scenario, only the
+    participants `people` held out of training; transfer and base, everyone.
+    people None: the models were trained on none of these people (e.g. an
+    openai/ft: model from elsewhere), so everyone is fair in every split."""
+    if split not in SPLITS:
+        raise UserError(f"unknown split '{split}'; use one of {', '.join(SPLITS)}")
+    if split == "in-scenario" and people is not None:
+        return people.evaluation_rows(human)
+    return human
+
+
 def transfer_plan(models: list[FineTuned], scenario_ids: list[str]) -> dict[str, list[str]]:
     """Model name -> the scenarios of its transfer split."""
     return {m.model: unseen_scenarios(m.trained_on, scenario_ids) for m in models}
@@ -70,6 +90,11 @@ def transfer_plan(models: list[FineTuned], scenario_ids: list[str]) -> dict[str,
 class Evaluation:
     rates: pd.DataFrame  # stats.refusal_rates rows + split, kind, trained_on, agent
     stats: list[CallStats] = field(default_factory=list)
+    people: ParticipantSplit | None = None  # the participant split the models were trained with
+
+    def held_out(self, human: pd.DataFrame) -> pd.DataFrame:
+        """The human answers in-scenario comparisons use (comparison_humans)."""
+        return comparison_humans(human, "in-scenario", self.people)
 
     @property
     def missing(self) -> int:
@@ -97,7 +122,11 @@ def evaluate(models: list[FineTuned], scenarios: list[Scenario], *, base_model: 
         raise UserError(f"unknown split '{unknown[0]}'; use in-scenario or transfer")
     by_id = {s.id: s for s in scenarios}
     titles = {s.id: s.title for s in scenarios}
-    result = Evaluation(pd.DataFrame())
+    splits_used = {m.people for m in models}
+    if len(splits_used) > 1:
+        raise UserError("these models were trained with different participant splits; evaluate each split's "
+                        "models on its own, so every in-scenario comparison has one held-out group")
+    result = Evaluation(pd.DataFrame(), people=next(iter(splits_used), None))
     for m in models:
         missing = [s for s in m.trained_on if s not in by_id]
         if missing:
@@ -120,18 +149,23 @@ def _mad(rows: pd.DataFrame, human: pd.DataFrame) -> float:
     return float(diffs.mean()) if len(diffs) else float("nan")
 
 
-def gap_table(rates: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
+def gap_table(rates: pd.DataFrame, human: pd.DataFrame, people: ParticipantSplit | None = None) -> pd.DataFrame:
     """Per model and split: buckets, mean |model - human|, the base model's on the
-    same buckets, and (transfer split) the level permutation test."""
+    same buckets (against the same people), and (transfer split) the level
+    permutation test. people: the split the models were trained with
+    (Evaluation.people); in-scenario rows are compared with its held-out
+    participants only (comparison_humans), `compared_with` says how many."""
     measured = rates[rates["n"] > 0]
     base = measured[measured["split"] == "base"]
     rows = []
     for (agent, split), part in measured.groupby(["agent", "split"], sort=False):
+        humans = comparison_humans(human, split, people)
         row = {"agent": agent, "split": split, "kind": part["kind"].iloc[0],
                "trained_on": part["trained_on"].iloc[0], "scenarios": part["scenario"].nunique(),
-               "buckets": len(part), "mean_abs_diff": _mad(part, human)}
+               "buckets": len(part), "compared_with": _who(humans, human, split, people),
+               "mean_abs_diff": _mad(part, humans)}
         same = base.merge(part[["scenario", "level"]], on=["scenario", "level"])
-        row["base_mean_abs_diff"] = _mad(same, human) if len(same) else np.nan
+        row["base_mean_abs_diff"] = _mad(same, humans) if len(same) else np.nan
         if split == "transfer":
             try:
                 test = stats.level_permutation_test(part, human)
@@ -140,9 +174,18 @@ def gap_table(rates: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
             except ValueError:  # no scenario with every level measured
                 row.update(permutation_p=np.nan, permutations=0, observed_distance=np.nan)
         rows.append(row)
-    columns = ["agent", "split", "kind", "trained_on", "scenarios", "buckets", "mean_abs_diff",
+    columns = ["agent", "split", "kind", "trained_on", "scenarios", "buckets", "compared_with", "mean_abs_diff",
                "base_mean_abs_diff", "permutation_p", "permutations", "observed_distance"]
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _who(humans: pd.DataFrame, human: pd.DataFrame, split: str, people: ParticipantSplit | None) -> str:
+    """Whom a gap_table row compares with, in words, e.g. '151 held-out participants'."""
+    if "participant_id" not in humans.columns:
+        return "held-out participants" if split == "in-scenario" and people is not None else "all participants"
+    count = humans["participant_id"].nunique()
+    held = split == "in-scenario" and people is not None
+    return f"{count} held-out participants" if held else f"all {count} participants"
 
 
 def overall_gaps(table: pd.DataFrame, kind: str = "explanations") -> pd.DataFrame:
@@ -191,12 +234,14 @@ PAPER_VARIANTS = {"base": ("baseline_sft_set", "baseline"), "labels": ("sft_labe
                   "explanations": ("sft_explanations", "sft_explanations")}
 
 
-def kind_summary(rates: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
-    """Base vs labels vs explanations (in-scenario): buckets, significantly different
-    buckets (unadjusted 5%, as in the paper; Holm and BH beside) and the mean gap,
-    one row per kind of model, pooled over scenarios as the paper pools them."""
+def kind_summary(rates: pd.DataFrame, human: pd.DataFrame, people: ParticipantSplit | None = None) -> pd.DataFrame:
+    """Base vs labels vs labels-50 vs explanations (in-scenario): buckets,
+    significantly different buckets (unadjusted 5%, as in the paper; Holm and BH
+    beside) and the mean gap, one row per kind of model, pooled over scenarios as
+    the paper pools them. Every kind, the base model too, is compared with the
+    same people: the held-out participants of `people` (comparison_humans)."""
     frame = figure_rates(rates, ["in-scenario", "base"], by="group")
-    comparison = stats.compare(frame, human)
+    comparison = stats.compare(frame, comparison_humans(human, "in-scenario", people))
     summary = stats.summarize(comparison)
     kinds = frame.drop_duplicates("model").set_index("model")["kind"]
     return summary.assign(kind=summary["model"].map(kinds)).drop(columns="variant")
@@ -210,7 +255,7 @@ def beside_paper(summary: pd.DataFrame, human_label: str) -> pd.DataFrame:
     table = table[table["agent"] == "gpt-4o"]
     rows = []
     for r in summary.itertuples():
-        sig_variant, mad_variant = PAPER_VARIANTS[r.kind]
+        sig_variant, mad_variant = PAPER_VARIANTS.get(r.kind, ("", ""))  # labels-50 is not in the paper
         sig = table[(table["metric"] == "significant_buckets") & (table["variant"] == sig_variant)]
         mad = table[(table["metric"] == "mean_abs_diff") & (table["variant"] == mad_variant)]
         rows.append({"model": r.model, f"significant (vs {human_label})": f"{r.significant}/{r.buckets}",

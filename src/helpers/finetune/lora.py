@@ -6,7 +6,9 @@
 
 The adapter id is the first 16 hex digits of a SHA-256 over the training file's
 bytes, the base model (name and weights hash) and every setting that changes
-training. The adapter is saved in cache/adapters/<id>/ with meta.json (data
+training, after "illustrative-" when the data are the generated illustrative
+answers (so local/smollm2-135m-instruct+illustrative-<hex> says so wherever it
+is named). The adapter is saved in cache/adapters/<id>/ with meta.json (data
 hash, settings, losses, time), so the same data and settings a second time
 load it instead of training again. Only assistant turns are learned (the
 prompt tokens are masked out of the loss), as on OpenAI's service.
@@ -218,15 +220,24 @@ def _settings(settings: LoraSettings | None, seed: int, overrides: dict[str, Any
     return resolve(replace(chosen, target_modules=tuple(chosen.target_modules)))
 
 
+ILLUSTRATIVE_PREFIX = "illustrative-"
+
+
+def _named(ident: str, illustrative: bool) -> str:
+    return f"{ILLUSTRATIVE_PREFIX}{ident}" if illustrative else ident
+
+
 def find_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int = 0,
-                 settings: LoraSettings | None = None, **overrides: Any) -> AdapterResult | None:
+                 settings: LoraSettings | None = None, illustrative: bool = False,
+                 **overrides: Any) -> AdapterResult | None:
     """The adapter train_adapter would return for these arguments if it is in the
-    cache already, else None; never trains (for showing cached results for free)."""
+    cache already, else None; never trains (for showing cached results for free).
+    illustrative: the data are illustrative (train_adapter reads it from metadata)."""
     settings = _settings(settings, seed, overrides)
     path = Path(jsonl_path)
     if not path.is_file():
         raise UserError(f"{path}: no such training file")
-    ident = adapter_id(path.read_bytes(), base, settings)
+    ident = _named(adapter_id(path.read_bytes(), base, settings), illustrative)
     folder = local_model.adapter_path(ident)
     if not (folder / local_model.ADAPTER_META).is_file():
         return None
@@ -243,7 +254,8 @@ def train_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int
     base: the local model to adapt. seed: LoRA initialisation, shuffling, dropout.
     settings / overrides: LoraSettings, or its fields as keywords (rank=4, epochs=2, ...).
     progress(step, total_steps, loss) is called after every step. metadata: stored
-    in meta.json as is (e.g. kind, scenarios, the data's provenance).
+    in meta.json as is (e.g. kind, scenarios, the data's provenance); with
+    "illustrative": true the adapter id starts "illustrative-".
     Returns an AdapterResult; `.cached` says whether training was skipped.
     """
     settings = _settings(settings, seed, overrides)
@@ -251,7 +263,7 @@ def train_adapter(jsonl_path: str | Path, *, base: str = DEFAULT_BASE, seed: int
     path = Path(jsonl_path)
     report = sft.validate(path, base, epochs=settings.epochs)
     data = path.read_bytes()
-    ident = adapter_id(data, base, settings)
+    ident = _named(adapter_id(data, base, settings), bool((metadata or {}).get("illustrative")))
     model_name = f"local/{base_name}{local_model.ADAPTER_SEP}{ident}"
     folder = local_model.adapter_path(ident)
     if (folder / local_model.ADAPTER_META).is_file():

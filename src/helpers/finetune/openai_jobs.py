@@ -122,6 +122,14 @@ def new_job_check(spec: ModelSpec, day: date | None = None) -> tuple[str | None,
     return None, []
 
 
+def illustrative_suffix(suffix: str | None) -> str:
+    """The ft: name part of a model trained on illustrative answers: "illustrative",
+    or the user's suffix after "illustrative-" unless it already says so."""
+    if not suffix:
+        return "illustrative"
+    return suffix if "illustrative" in suffix else f"illustrative-{suffix}"
+
+
 def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | None = None,
            suffix: str | None = None, seed: int | None = None, base_url: str | None = None,
            metadata: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
@@ -131,9 +139,12 @@ def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | Non
     hyperparameters: n_epochs, batch_size, learning_rate_multiplier (default: the
     service's 'auto'). A job for the same file, base, settings and endpoint that
     is still running or has succeeded is returned instead of starting another.
+    metadata with "illustrative": true puts "illustrative" in the suffix, so the
+    model's name (ft:BASE:ORG:illustrative...:ID) says what it was trained on.
     """
     if not base.startswith("openai/"):
         raise UserError(f"{base}: OpenAI fine-tuning needs an openai/ base model; local models use helpers.finetune.lora")
+    suffix = illustrative_suffix(suffix) if (metadata or {}).get("illustrative") else suffix
     spec = parse_model(base, base_url)
     hyper = _check_hyperparameters(hyperparameters)
     epochs = hyper.get("n_epochs")

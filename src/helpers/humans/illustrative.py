@@ -2,9 +2,12 @@
 
 The paper's human data are not public. For demos and tests this module makes a
 stand-in with the paper's design, clearly labelled: study = "illustrative" in
-every row, and every table, figure and report computed from it says
-"illustrative data". Replace it with real data (your own file, or the survey's
-export in data/human_responses.csv) for any claim about people.
+every row, participant ids "illustrative-001" ..., and timestamps on 1 January
+2000 (obviously made up: far from the paper's real study, run in December 2024).
+helpers.humans.provenance finds those marks in any file they are saved to, so
+every table, figure and report computed from it says "illustrative data".
+Replace it with real data (your own file, or the survey's export in
+data/human_responses.csv) for any claim about people.
 
 Design (paper, Sec. 4.1): 303 participants; each answers every scenario once,
 in random order, at a level drawn uniformly and independently per scenario.
@@ -32,15 +35,18 @@ import numpy as np
 import pandas as pd
 
 from helpers.exceptions import reference
+from helpers.humans.provenance import ID_PREFIX, STUDY
 from helpers.humans.responses import COLUMNS
 from helpers.exceptions.scenarios import Scenario
 
-STUDY = "illustrative"
 LABEL = "human (illustrative data)"  # how tables and figures name this set
 PARTICIPANTS = 303
 SEED = 2024
 JITTER = 0.5  # largest seeded offset of an unanchored end of a curve, in logits
-START = datetime(2024, 12, 2, 15, 0, tzinfo=timezone.utc)  # a made-up session start
+# Sessions start at midnight UTC on 2000-01-01: a date no real participant of this
+# study answered on (the paper's own study ran in December 2024), so a timestamp
+# alone already says "generated".
+START = datetime(2000, 1, 1, 0, 0, tzinfo=timezone.utc)
 
 # (decision, severe half?) -> explanations; written for this generator, about
 # the length (10-20 words) of the explanations the paper describes.
@@ -131,7 +137,7 @@ def illustrative_responses(scenarios: list[Scenario], *, participants: int = PAR
             severe = level <= k / 2
             options = EXPLANATIONS[decision, severe]
             clock += timedelta(seconds=int(rng.integers(25, 110)))
-            rows.append({"participant_id": f"illustrative-{index:03d}", "scenario": scenario.id,
+            rows.append({"participant_id": f"{ID_PREFIX}{index:03d}", "scenario": scenario.id,
                          "level": level, "decision": decision,
                          "explanation": options[int(rng.integers(len(options)))],
                          "timestamp": clock.isoformat(), "study": STUDY, "position": position})

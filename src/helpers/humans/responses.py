@@ -30,6 +30,7 @@ import pandas as pd
 
 from helpers.errors import ConfigError
 from helpers.exceptions.scenarios import Scenario
+from helpers.humans.provenance import is_illustrative
 
 COLUMNS = ["participant_id", "scenario", "level", "decision", "explanation", "timestamp", "study"]
 DECISIONS = ("yes", "no")
@@ -88,7 +89,8 @@ def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str =
 
     The copy has the required columns first (level as int, decision 'yes'/'no',
     the others as text) followed by any extra columns. `source` names the data
-    in error messages (the file path when loading).
+    in error messages (the file path when loading). Illustrative rows mixed with
+    real ones are refused (helpers.humans.provenance).
     """
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
@@ -136,6 +138,7 @@ def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str =
         for column, value in zip(COLUMNS, (pid, scenario, level, decision, _text(explanation), stamp, study)):
             clean[column].append(value)
     out = pd.DataFrame(clean)
+    is_illustrative(out, source)  # refuses a mix of generated and real rows
     out["level"] = out["level"].astype(int)
     extras = [c for c in table.columns if c not in COLUMNS]
     for column in extras:
@@ -188,8 +191,10 @@ def bucket_rates(responses: pd.DataFrame) -> pd.DataFrame:
 
 
 def describe(responses: pd.DataFrame) -> str:
-    """One line: participants, answers and studies in a human-responses table."""
+    """One line: participants, answers and studies in a human-responses table
+    (and "illustrative (generated)" when its rows carry the illustrative marks)."""
     studies = ", ".join(sorted(responses["study"].astype(str).unique()))
+    made_up = " (illustrative: generated, not people)" if is_illustrative(responses) else ""
     return (f"{responses['participant_id'].nunique()} participants, {len(responses)} answers, "
-            f"study: {studies}")
+            f"study: {studies}{made_up}")
 

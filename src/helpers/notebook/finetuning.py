@@ -1,7 +1,8 @@
-"""The steps of the fine-tuning notebooks (04: labels or explanations, 05:
-transfer): their arguments, the training plan shown before the button, the
-trainings with one progress bar, the loss table, and the measurement of the
-fine-tuned models next to the base model.
+"""The steps of the fine-tuning notebooks (04: labels, labels-50 or explanations,
+05: transfer): their arguments, the participant split and training plan shown
+before the button, the trainings with one progress bar, the loss table, and the
+measurement of the fine-tuned models next to the base model, compared in-scenario
+with the held-out participants only.
 
 Training happens on this machine (LoRA adapters of the offline model, cached in
 cache/adapters/); a plan with nothing new to train reads them at once.
@@ -17,6 +18,7 @@ from helpers import finetune
 from helpers.exceptions import Scenario, select
 from helpers.finetune import evaluation as sft_eval
 from helpers.finetune.evaluation import Evaluation, FineTuned
+from helpers.finetune.split import ParticipantSplit, split_participants
 from helpers.notebook.comparison import HumanSide
 from helpers.notebook.progress import ProgressBar
 from helpers.notebook.runs import Study, open_study
@@ -36,13 +38,15 @@ def open_training(cli_args: Mapping[str, Any], defaults: Mapping[str, Any] | Non
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """Which models to train: one per kind of data (size: answers each) and scenario."""
+    """Which models to train: one per kind of data (size: answers each) and scenario,
+    on the training participants of `people` only."""
 
-    sizes: dict[str, int]  # dataset kind (labels, explanations) -> answers per model
+    sizes: dict[str, int]  # dataset kind (labels, labels-50, explanations) -> answers per model
     scenarios: list[Scenario]  # one model per kind trained on each, on its answers alone
     settings: dict[str, Any]  # LoRA settings (epochs, max_steps)
     seed: int
     steps: int  # optimiser steps of all the trainings, for the progress bar
+    people: ParticipantSplit  # who may train; the others are held out for in-scenario comparisons
 
     @property
     def models(self) -> int:
@@ -54,8 +58,10 @@ def plan_training(study: Study, training: TrainingParams, sizes: dict[str, int],
     """The plan for the widgets' choices; a UserError when the human data cannot make it."""
     settings = {**training.settings(), "epochs": epochs}
     chosen = [s for s in study.scenarios if s.id in set(scenario_ids)]
-    steps = finetune.planned_total_steps(study.human.data, list(sizes.items()), [s.id for s in chosen], settings)
-    return TrainingPlan(dict(sizes), chosen, settings, training.seed, steps)
+    people = split_participants(study.human.data, seed=training.split_seed, train_fraction=training.train_fraction)
+    steps = finetune.planned_total_steps(people.training_rows(study.human.data), list(sizes.items()),
+                                         [s.id for s in chosen], settings)
+    return TrainingPlan(dict(sizes), chosen, settings, training.seed, steps, people)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class Trained:
 
     def models(self) -> list[FineTuned]:
         """The fine-tuned models, as evaluation.evaluate takes them."""
-        return [FineTuned(r.model_name, kind, (sid,), self.illustrative)
+        return [FineTuned(r.model_name, kind, (sid,), self.illustrative, self.plan.people)
                 for kind, per in self.adapters.items() for sid, r in per.items()]
 
     def labelled(self) -> dict[str, finetune.AdapterResult]:
@@ -100,8 +106,8 @@ def train(plan: TrainingPlan, human: HumanSide, *, train: bool) -> Trained:
     ids = [s.id for s in plan.scenarios]
     with ProgressBar("Training LoRA adapters", total=plan.steps) as bar:
         adapters = {kind: finetune.train_per_scenario(human.data, human.label, plan.scenarios, kind, ids, size=size,
-                                                      seed=plan.seed, train=train, progress=bar.scenario_step,
-                                                      **plan.settings)
+                                                      seed=plan.seed, split=plan.people, train=train,
+                                                      progress=bar.scenario_step, **plan.settings)
                     for kind, size in plan.sizes.items()}
     return Trained(plan, adapters, human.illustrative)
 
@@ -114,6 +120,23 @@ def measure(trained: Trained, study: Study, scenarios: list[Scenario], splits: t
     return sft_eval.evaluate(trained.models(), scenarios, base_model=finetune.DEFAULT_BASE, splits=splits,
                              make_calls=make_calls, mode=params.mode, samples=params.samples,
                              temperature=params.temperature)
+
+
+def held_out(human: HumanSide, evaluation: Evaluation) -> HumanSide:
+    """The people in-scenario comparisons use: the participants held out of training."""
+    return HumanSide(evaluation.held_out(human.data), human.label)
+
+
+def held_out_note(evaluation: Evaluation, *, transfer: bool = False) -> str:
+    """The sentence beside an in-scenario comparison saying whom it compares with
+    (and, transfer: that transfer comparisons use everyone)."""
+    people = evaluation.people
+    text = ("In-scenario comparisons: " + people.sentence() + "." if people is not None
+            else "These models were trained on none of these people, so every participant is compared with.")
+    if transfer:
+        text += (" Transfer comparisons use **all participants** of the unseen scenarios: no answer to those "
+                 "scenarios was in any training set.")
+    return text
 
 
 def measured_note(evaluation: Evaluation, mode: str):

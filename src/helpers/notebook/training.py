@@ -15,7 +15,9 @@ class TrainingParams:
 
     Defaults (helpers.cli.params.TRAINING) are sized so that `make report` trains
     within a few minutes on two CPU cores; the paper's sizes are --labels-size 303
-    --explanations-size 50 (and OpenAI's 'auto' would use 3 epochs for either).
+    --explanations-size 50 (and OpenAI's 'auto' would use 3 epochs for either), but
+    only the training participants (--train-fraction, default half) may be drawn
+    from, so 303 labels need 303 training participants.
     """
 
     labels_size: int
@@ -23,6 +25,8 @@ class TrainingParams:
     epochs: int
     max_steps: int | None
     seed: int
+    split_seed: int  # which participants train and which are held out (helpers.finetune.split)
+    train_fraction: float
     train_scenarios: tuple[str, ...]  # notebook 05: the scenarios to train a model on
 
     @classmethod
@@ -39,4 +43,4 @@ class TrainingParams:
         return {"epochs": self.epochs, **({"max_steps": self.max_steps} if self.max_steps else {})}
 
     def size(self, kind: str) -> int:
-        return self.labels_size if kind == "labels" else self.explanations_size
+        return self.labels_size if kind == "labels" else self.explanations_size  # labels-50 too
