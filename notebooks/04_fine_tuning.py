@@ -11,6 +11,7 @@ with app.setup:
     from helpers.finetune import evaluation as sft_eval
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
+    from helpers.notebook.comparison import READING
 
     # What `make report` runs: one scenario, LoRA adapters of the offline model
     # trained (2 epochs each) on the training half of the illustrative participants:
@@ -121,7 +122,10 @@ def _(evaluation, study):
     paper's pooled two-sample test; 5% without adjustment, as in the paper. The
     **paper-reported** columns are GPT-4o against the paper's participants: different model,
     different people, different scenarios' share. Compare the pattern, not the numbers.
-    """), mo.ui.table(sft_eval.beside_paper(summary, study.human.label).round(3), selection=None)])
+    """), mo.ui.table(sft_eval.beside_paper(summary, study.human.label).round(3), selection=None),
+        mo.md(f"### Each gap beside its reference points (measured, same held-out people)\n\n{READING}"),
+        mo.ui.table(finetuning.references(evaluation, study.human, ("in-scenario", "base"), by="group",
+                                          compared_as="in-scenario"), selection=None)])
     return (summary,)
 
 

@@ -11,6 +11,7 @@ with app.setup:
     from helpers.finetune import evaluation as sft_eval
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
+    from helpers.notebook.comparison import READING
 
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
     # explanations (2 epochs) from each of two scenarios, each measured on the
@@ -121,7 +122,7 @@ def _(evaluation, overall, study):
 
 
 @app.cell
-def _(gaps):
+def _(evaluation, gaps, study):
     mo.vstack([mo.md("""
     ## Per model, with the level permutation test
 
@@ -130,7 +131,10 @@ def _(gaps):
     many of the 720 orderings bring the model's rates at least as close to the humans' as the
     true order: a small p means the model follows the human level structure; p near 1 means
     any ordering fits as well (for example a flat curve, which only says how often it refuses).
-    """), mo.ui.table(gaps.round(4), selection=None)])
+    """), mo.ui.table(gaps.round(4), selection=None),
+        mo.md(f"### Each transfer gap beside its reference points (measured, all participants)\n\n{READING}"),
+        mo.ui.table(finetuning.references(evaluation, study.human, ("transfer",), by="agent",
+                                          compared_as="transfer"), selection=None)])
     return
 
 

@@ -33,6 +33,8 @@ def test_fine_tuning_notebook_trains_and_compares_with_the_paper(tmp_path):
     assert side["SFT labels-50 (illustrative)"]["paper-reported GPT-4o: significant"] == ""  # not in the paper
     assert side["SFT explanations (illustrative)"]["paper-reported GPT-4o: significant"] == "17/30"
     assert side["SFT labels (illustrative)"]["significant (vs human (illustrative data))"].endswith("/6")
+    references = {r["model"]: r for r in rows_with(page, "noise floor")}  # against the same held-out people
+    assert set(references) == set(side) and all(r["buckets"] == 6 for r in references.values())
     assert images(page) == 2  # the loss curves and Figure 3
 
 
@@ -58,4 +60,6 @@ def test_transfer_notebook_never_measures_a_model_on_its_own_scenario(tmp_path):
     assert overall["transfer"]["paper-reported GPT-4o"] == 0.245 and overall["base"]["buckets"] == 18
     p_values = rows_with(page, "paper-reported p (GPT-4o)")
     assert p_values[0]["paper-reported p (GPT-4o)"] == 0.001
+    [reference] = rows_with(page, "noise floor")
+    assert reference["model"] == transfer[0]["agent"] and reference["buckets"] == 12
     assert images(page) == 1  # Figure 4

@@ -19,7 +19,7 @@ from helpers.exceptions import Scenario, select
 from helpers.finetune import evaluation as sft_eval
 from helpers.finetune.evaluation import Evaluation, FineTuned
 from helpers.finetune.split import ParticipantSplit, split_participants
-from helpers.notebook.comparison import HumanSide
+from helpers.notebook.comparison import HumanSide, reference_table
 from helpers.notebook.progress import ProgressBar
 from helpers.notebook.runs import Study, open_study
 from helpers.notebook.training import TrainingParams
@@ -125,6 +125,15 @@ def measure(trained: Trained, study: Study, scenarios: list[Scenario], splits: t
 def held_out(human: HumanSide, evaluation: Evaluation) -> HumanSide:
     """The people in-scenario comparisons use: the participants held out of training."""
     return HumanSide(evaluation.held_out(human.data), human.label)
+
+
+def references(evaluation: Evaluation, human: HumanSide, splits: tuple[str, ...], *, by: str,
+               compared_as: str):
+    """comparison.reference_table (gap with interval, noise floor, flat model, Spearman
+    and slope) for the models of `splits`, named by `by` ('group' or 'agent'), against
+    the people a `compared_as` split is compared with (held-out ones for in-scenario)."""
+    frame = sft_eval.figure_rates(evaluation.rates, splits, by=by)
+    return reference_table(frame, sft_eval.comparison_humans(human.data, compared_as, evaluation.people))
 
 
 def held_out_note(evaluation: Evaluation, *, transfer: bool = False) -> str:
