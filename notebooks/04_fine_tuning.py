@@ -11,6 +11,7 @@ with app.setup:
     from helpers.finetune import evaluation as sft_eval
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
+    from helpers.notebook.validity import assess as assess_validity
 
     # What `make report` runs: one scenario, a LoRA adapter of the offline model
     # trained on 50 yes/no labels and another on the same number of explanations
@@ -87,6 +88,15 @@ def _(plan, spend, study, trained):
     evaluation = checked(finetuning.measure, trained, study, plan.scenarios, ("in-scenario",), make_calls=spend)
     finetuning.measured_note(evaluation, study.params.mode)
     return (evaluation,)
+
+
+@app.cell
+def _(evaluation):
+    # Before any comparison with people: can each model's rates be read as decisions
+    # about exceptions at all? Later cells may use validity.verdict(agent label).
+    validity = checked(assess_validity, sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="agent"))
+    validity.view()
+    return (validity,)
 
 
 @app.cell

@@ -19,7 +19,7 @@ RESPONSE_COLUMNS = [
 
 def _base(model: str, variant: str, scenario, level: int, mode: str) -> dict[str, Any]:
     return {"model": model, "variant": variant, "scenario": scenario.id, "level": level,
-            "value": scenario.levels[level - 1], "mode": mode}
+            "value": scenario.value(level), "mode": mode}  # level 0: the control
 
 
 def _exact(result: dict[str, Any]) -> dict[str, float]:
