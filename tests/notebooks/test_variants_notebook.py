@@ -35,5 +35,5 @@ def test_frameworks_notebook_exports_with_the_offline_model(tmp_path):
     # The viewer shows each framework's exact prompt and one sampled, parsed answer per variant.
     assert "Base your decision on virtue ethics. Answer Yes or No." in text
     assert text.count("parsed decision:") == 4
-    invalid = rows_with(page, "invalid_share")
+    invalid = [r for r in rows_with(page, "invalid_share") if "answers" in r]  # not the validity table
     assert {r["variant"] for r in invalid} == set(FRAMEWORKS) and all(r["answers"] == 1 for r in invalid)
