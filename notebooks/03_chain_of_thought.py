@@ -10,6 +10,7 @@ with app.setup:
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import answers, runs
     from helpers.notebook.comparison import READING, permutation_tests, summary_lines
+    from helpers.notebook.validity import assess as assess_validity
 
     # What `make report` exports, sized for the offline model (about 20 generated
     # tokens/s on 2 cores): exact mode, one reasoning chain per bucket with reasoning
@@ -67,6 +68,15 @@ def _(controls, run_button, study):
     run = checked(runs.measure, controls.value, study, make_calls=_spend, title="Measuring baseline and chains")
     run.report(" (every turn of a chain is one call)")
     return (run,)
+
+
+@app.cell
+def _(run):
+    # Before any comparison with people: can this run's rates be read as decisions
+    # about exceptions at all? Later cells may use validity.verdict(model, variant).
+    validity = checked(assess_validity, run.measured)
+    validity.view()
+    return (validity,)
 
 
 @app.cell

@@ -12,6 +12,7 @@ with app.setup:
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
+    from helpers.notebook.validity import assess as assess_validity
 
     # What `make report` runs: one scenario, LoRA adapters of the offline model
     # trained (2 epochs each) on the training half of the illustrative participants:
@@ -98,6 +99,15 @@ def _(plan, spend, study, trained):
     evaluation = checked(finetuning.measure, trained, study, plan.scenarios, ("in-scenario",), make_calls=spend)
     finetuning.measured_note(evaluation, study.params.mode)
     return (evaluation,)
+
+
+@app.cell
+def _(evaluation):
+    # Before any comparison with people: can each model's rates be read as decisions
+    # about exceptions at all? Later cells may use validity.verdict(agent label).
+    validity = checked(assess_validity, sft_eval.figure_rates(evaluation.rates, ["in-scenario", "base"], by="agent"))
+    validity.view()
+    return (validity,)
 
 
 @app.cell

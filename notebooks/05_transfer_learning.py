@@ -6,12 +6,13 @@ app = marimo.App(width="medium", app_title="2.4 Transfer to unseen scenarios")
 with app.setup:
     import marimo as mo
 
-    from helpers.exceptions import plots, reference
+    from helpers.exceptions import levels_of, plots, reference
     from helpers.finetune import lora
     from helpers.finetune import evaluation as sft_eval
     from helpers.notebook import checked, spends_without_click
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
+    from helpers.notebook.validity import assess as assess_validity
 
     # What `make report` runs: LoRA adapters of the offline model on 50 illustrative
     # explanations (2 epochs) from each of two scenarios, each measured on the
@@ -66,7 +67,8 @@ def _(epochs_box, evaluated, size_box, study, train_pick, training):
     mo.stop(not plan.scenarios or len(evaluated) < 2, mo.md("**Choose at least one scenario to train on, and two scenarios in all.**"))
     mo.md(f"**Before the button:** {plan.models} models, {plan.steps} optimiser steps "
           f"(about {lora.estimated_time(plan.steps)} on two CPU cores the first time, idle to busy), "
-          f"then {len(evaluated) * (plan.models + 1) * 6} buckets to measure. They learn from "
+          f"then {(plan.models + 1) * sum(len(levels_of(s, None, not study.params.no_control)) for s in evaluated)} "
+          f"buckets to measure. They learn from "
           f"{len(plan.people.training)} training participants; {len(plan.people.evaluation)} are held out.")
     return (plan,)
 
@@ -86,6 +88,15 @@ def _(evaluated, spend, study, trained):
     evaluation = checked(finetuning.measure, trained, study, evaluated, ("in-scenario", "transfer"), make_calls=spend)
     finetuning.measured_note(evaluation, study.params.mode)
     return (evaluation,)
+
+
+@app.cell
+def _(evaluation):
+    # Before any comparison with people: can each model's rates be read as decisions
+    # about exceptions at all? Later cells may use validity.verdict(agent label).
+    validity = checked(assess_validity, sft_eval.figure_rates(evaluation.rates, ["in-scenario", "transfer", "base"], by="agent"))
+    validity.view()
+    return (validity,)
 
 
 @app.cell

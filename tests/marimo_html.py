@@ -83,6 +83,11 @@ def callouts(page: str) -> list[tuple[str, str]]:
     return found
 
 
+def validity_cards(page: str) -> list[tuple[str, str]]:
+    """The validity cards among the callouts (helpers.notebook.validity): (kind, text)."""
+    return [(kind, text) for kind, text in callouts(page) if re.search(r"\): (not )?interpretable", text)]
+
+
 def errors(page: str) -> list[str]:
     """Cells that raised, with what they raised (cells skipped below a mo.stop are not errors)."""
     return [f"{cell['id']}: {json.dumps(out)[:500]}" for cell, out in _outputs(page)

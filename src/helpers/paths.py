@@ -61,6 +61,11 @@ def default_variants() -> Path:
     return home() / "variants.toml"
 
 
+def validity_file() -> Path:
+    """The validity card's thresholds (validity.toml); optional: the defaults without it."""
+    return home() / "validity.toml"
+
+
 def prices_file() -> Path:
     return home() / "prices.toml"
 

@@ -73,7 +73,8 @@ def test_a_chain_of_thought_run_replays_every_turn(run_cli, monkeypatch, tmp_pat
     server = FakeOpenAI().start()
     try:
         args = ("--model", "openai/gpt-4o-mini", "--base-url", server.base_url, "--variant", "cot",
-                "--scenario", "grocery_prices", "--level", "1", "--level", "6", "--mode", "sample", "--samples", "2")
+                "--scenario", "grocery_prices", "--level", "1", "--level", "6", "--no-control", "--mode", "sample",
+                "--samples", "2")
         answers, archive = export_then_replay(run_cli, monkeypatch, tmp_path, args, server)
     finally:
         server.close()
@@ -92,7 +93,8 @@ def test_an_exact_run_of_the_offline_model_replays(run_cli, monkeypatch, tmp_pat
     args = ("--model", "local/smollm2-135m-instruct", "--scenario", "grocery_prices", "--mode", "exact")
     answers, archive = export_then_replay(run_cli, monkeypatch, tmp_path, args)
     rows = pq.read_table(archive / "answers.parquet").to_pandas()
-    assert answers == 6 and (rows["kind"] == "yes_no").all() and rows["p_yes"].notna().all()
+    assert answers == 7 and (rows["kind"] == "yes_no").all() and rows["p_yes"].notna().all()
+    assert sorted(rows["level"]) == [0, 1, 2, 3, 4, 5, 6], "the control travels along as level 0"
     assert rows["decision"].isna().all() and json.loads(rows["identity"][0])["weights"]
 
 
@@ -100,7 +102,8 @@ def test_the_api_key_never_enters_an_archive(run_cli, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with FakeOpenAI(api_key=KEY) as server:  # answers only requests that carry the key
         args = ("--model", "openai/gpt-4o-mini", "--base-url", server.base_url, "--mode", "sample", "--samples", "2",
-                "--scenario", "grocery_prices", "--variant", "baseline", "--variant", "cot", "--level", "1")
+                "--scenario", "grocery_prices", "--variant", "baseline", "--variant", "cot", "--level", "1",
+                "--no-control")
         assert run_cli("run", *args)[0] == 0
         code, out, err = run_cli("archive", "export", *args, "--out", str(tmp_path / "archive"))
     assert code == 0 and "8 of 8 answers" in out, out + err
@@ -115,7 +118,7 @@ def server_run(run_cli):
     """One bucket (grocery_prices at level 1, 3 samples) answered by a server, which then goes away."""
     with FakeOpenAI() as server:
         args = ("--model", "openai/gpt-4o-mini", "--base-url", server.base_url, "--mode", "sample", "--samples", "3",
-                "--scenario", "grocery_prices")
+                "--scenario", "grocery_prices", "--no-control")
         assert run_cli("run", *args, "--level", "1")[0] == 0
     return args
 
@@ -158,6 +161,7 @@ def test_show_tells_a_sound_archive_from_a_damaged_one(run_cli, tmp_path, server
     code, out, _ = run_cli("archive", "show", str(tmp_path / "a"))
     assert code == 0 and "answers: 3 of the 3 the selection needs" in out and "  openai/gpt-4o-mini: 3" in out
     assert "checks: passed (3 answers" in out and "--scenario grocery_prices --level 1 --mode sample" in out
+    assert "--no-control" in out, "the printed command reads the same selection: no control"
     with (tmp_path / "a" / "scenarios.toml").open("a") as fh:
         fh.write("\n")
     code, out, _ = run_cli("archive", "show", str(tmp_path / "a"))
@@ -173,7 +177,7 @@ def test_a_reasoning_run_is_read_again_by_the_command_the_archive_prints(run_cli
     try:
         args = ("--model", "openai/gpt-6-luna", "--base-url", server.base_url, "--scenario", "grocery_prices",
                 "--mode", "sample", "--samples", "2", "--reasoning-effort", "low", "--reasoning-budget", "500",
-                "--capability", "n=false")
+                "--capability", "n=false", "--no-control")
         code, out, err = run_cli("run", *args)
         assert code == 0 and made(out) == 12, out + err
         code, out, err = run_cli("archive", "export", *args, "--out", str(tmp_path / "archive"))
@@ -185,6 +189,6 @@ def test_a_reasoning_run_is_read_again_by_the_command_the_archive_prints(run_cli
     assert code == 0, err
     printed = next(line for line in out.splitlines() if "python -m helpers run" in line)
     argv = shlex.split(printed[printed.index("python -m helpers run"):])[3:]
-    assert argv[argv.index("--reasoning-effort") + 1] == "low" and "n=false" in argv
+    assert argv[argv.index("--reasoning-effort") + 1] == "low" and "n=false" in argv and "--no-control" in argv
     code, out, err = run_cli(*argv)
     assert code == 0 and calls_line(out) == "calls: 0 made, 12 cached, 0 failed", out + err

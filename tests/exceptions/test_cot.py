@@ -11,8 +11,9 @@ from helpers.exceptions.prompting import build_messages
 
 
 def cot_args(server, *extra):
+    # Only the chosen --level (no control): these tests count one chain's requests.
     return ("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
-            "--scenario", "grocery_prices", "--variant", "cot", *extra)
+            "--scenario", "grocery_prices", "--variant", "cot", "--no-control", *extra)
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_three_requests_carry_the_growing_conversation(fake_openai, run_cli, tmp
 def test_all_turns_are_stored_and_the_decision_comes_from_the_last(fake_openai, grocery, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     config = experiment.RunConfig(models=("openai/gpt-4o-mini",), variants=("cot",), mode="sample",
-                                  samples=2, levels=(1,))
+                                  samples=2, levels=(1,), control=False)
     rows = experiment.run(config, grocery).responses
     assert list(rows["status"]) == ["ok", "ok"] and list(rows["decision"]) == ["no", "no"]
     assert all(len(r) == 2 and all(t.startswith("No. ") for t in r) for r in rows["reasoning"])
@@ -93,7 +94,7 @@ def test_reasoning_is_shared_between_modes(fake_openai, run_cli):
 def test_a_failed_turn_fails_the_chain_and_the_next_run_resumes_there(fake_openai, grocery, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     config = experiment.RunConfig(models=("openai/gpt-4o-mini",), variants=("cot",), mode="sample",
-                                  samples=1, levels=(6,))
+                                  samples=1, levels=(6,), control=False)
 
     def break_turn_two(state):
         # Called by the engine after turn 1 is stored: the next request (turn 2) fails.
@@ -118,7 +119,7 @@ def test_a_failed_turn_fails_the_chain_and_the_next_run_resumes_there(fake_opena
 def test_cache_only_read_reports_missing_turns_and_spends_nothing(fake_openai, grocery, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     config = experiment.RunConfig(models=("openai/gpt-4o-mini",), variants=("baseline", "cot"),
-                                  mode="sample", samples=1, levels=(1, 6))
+                                  mode="sample", samples=1, levels=(1, 6), control=False)
     dry = experiment.run(config, grocery, make_calls=False)
     assert fake_openai.completions() == []
     assert dry.stats.missing == 2 + 2 * 3 and set(dry.responses["status"]) == {"not run"}
@@ -136,7 +137,7 @@ def test_several_variants_in_one_cli_run(fake_openai, run_cli, tmp_path):
     out_file = tmp_path / "b.csv"
     code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
                              "--scenario", "hospitality", "--variant", "consequentialist", "--variant", "cot",
-                             "--mode", "sample", "--samples", "1", "--out", str(out_file))
+                             "--mode", "sample", "--samples", "1", "--no-control", "--out", str(out_file))
     assert code == 0, err
     table = pd.read_csv(out_file)
     assert list(table["variant"]) == ["consequentialist"] * 6 + ["cot"] * 6

@@ -22,7 +22,7 @@ def grocery(repo):
 
 def test_sample_mode_every_variant_then_a_free_rerun(grocery):
     config = experiment.RunConfig(variants=ALL, mode="sample", samples=1, levels=(6,),
-                                  max_tokens=12, reasoning_tokens=12)
+                                  max_tokens=12, reasoning_tokens=12, control=False)
     first = experiment.run(config, grocery)
     # Four single-turn answers and one chain of three turns.
     assert (first.stats.made, first.stats.cached, first.stats.failed) == (7, 0, 0)
@@ -47,7 +47,8 @@ def test_sample_mode_every_variant_then_a_free_rerun(grocery):
 
 
 def test_exact_mode_every_variant(grocery):
-    config = experiment.RunConfig(variants=ALL, mode="exact", samples=2, levels=(1,), reasoning_tokens=8)
+    config = experiment.RunConfig(variants=ALL, mode="exact", samples=2, levels=(1,), reasoning_tokens=8,
+                                  control=False)
     result = experiment.run(config, grocery)
     # One forward pass per single-turn variant; two chains of two sampled turns and a final pass.
     assert (result.stats.made, result.stats.failed) == (4 + 2 * 3, 0)

@@ -132,7 +132,7 @@ def test_run_config_keeps_one_variant_callers_working():
 def test_the_wording_not_the_name_is_in_the_cache_key(fake_openai, run_cli, tmp_path):
     """A renamed copy of a wording is a cache hit; a reworded variant is new calls."""
     base = ("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
-            "--scenario", "grocery_prices", "--mode", "sample", "--samples", "1")
+            "--scenario", "grocery_prices", "--mode", "sample", "--samples", "1", "--no-control")
     code, out, _ = run_cli(*base, "--variant", "virtue", "--variant", "baseline")
     assert out.strip().splitlines()[-1] == "calls: 12 made, 0 cached, 0 failed"
     mine = tmp_path / "mine.toml"

@@ -23,7 +23,7 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
     assert entry["split_seed"] == 0 and entry["train_fraction"] == 0.5 and entry["evaluation_participants"] == 151
     code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
     assert code == 0, err
-    assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
+    assert out.strip().splitlines()[-1] == "calls: 7 made, 0 cached, 0 failed"  # the control and 6 levels
     # The same command again finds the adapter instead of training.
     code, out, err = run_cli("finetune", "--kind", "explanations", "--scenario", "grocery_prices",
                              "--size", "2", "--seed", "3", "--base", BASE, "--max-steps", "1")

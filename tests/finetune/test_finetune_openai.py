@@ -63,7 +63,7 @@ def test_the_model_is_usable_by_name_afterwards(fake_openai, tmp_path, run_cli):
                              "--scenario", "grocery_prices")
     assert code == 0, err
     assert fake_openai.completions()[0]["body"]["model"] == name.removeprefix("openai/")
-    assert out.strip().splitlines()[-1] == "calls: 6 made, 0 cached, 0 failed"
+    assert out.strip().splitlines()[-1] == "calls: 7 made, 0 cached, 0 failed"  # the control and 6 levels
 
 
 def test_a_file_rejected_under_the_usage_policy_is_one_clear_line(fake_openai, tmp_path):

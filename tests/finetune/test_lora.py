@@ -50,17 +50,18 @@ def test_a_few_real_steps_change_the_answers_and_the_second_call_trains_nothing(
 
     # The adapted model is measured like any other, through the cache.
     chosen = grocery(repo)
-    base_rows = experiment.run(experiment.RunConfig(models=(BASE,)), chosen).responses
+    levels = {"control": False}  # levels 1..6: the comparison below is level by level
+    base_rows = experiment.run(experiment.RunConfig(models=(BASE,), **levels), chosen).responses
     # estimate takes the name too: tokens from the base tokenizer, $0, nothing cached yet.
-    guess = experiment.estimate(experiment.RunConfig(models=(result.model_name,)), chosen)
+    guess = experiment.estimate(experiment.RunConfig(models=(result.model_name,), **levels), chosen)
     assert (guess.answers, guess.cached, guess.cost) == (6, 0, 0)
     assert guess.prompt_tokens == base_rows["prompt_tokens"].sum()
-    tuned = experiment.run(experiment.RunConfig(models=(result.model_name,)), chosen)
+    tuned = experiment.run(experiment.RunConfig(models=(result.model_name,), **levels), chosen)
     assert tuned.stats.made == 6
     # Trained only on "Yes", it refuses less than the base model at every level.
     drop = base_rows["p_refusal"].to_numpy() - tuned.responses["p_refusal"].to_numpy()
     assert (drop > 0.05).all(), drop
-    again = experiment.run(experiment.RunConfig(models=(result.model_name,)), chosen)
+    again = experiment.run(experiment.RunConfig(models=(result.model_name,), **levels), chosen)
     assert (again.stats.made, again.stats.cached) == (0, 6)
 
     # The adapter's weights are part of the model's identity in cache keys.

@@ -44,7 +44,8 @@ def test_evaluation_requests_never_reach_a_model_with_its_own_scenario(fake_open
     result = sft_eval.evaluate(models, chosen, base_model="openai/gpt-4o", splits=("transfer",),
                                base_url=fake_openai.base_url)
     own = {m.model.removeprefix("openai/"): m.trained_on[0] for m in models}
-    prompts = {s.id: {build_messages(s, lv)[0]["content"] for lv in range(1, 7)} for s in chosen}
+    # Every level and the control (0): a model never sees its own scenario's control either.
+    prompts = {s.id: {build_messages(s, lv)[0]["content"] for lv in range(0, 7)} for s in chosen}
     asked = {}
     for request in fake_openai.completions():
         body = request["body"]
@@ -54,10 +55,10 @@ def test_evaluation_requests_never_reach_a_model_with_its_own_scenario(fake_open
     assert asked["gpt-4o"] == set().union(*prompts.values())  # the base model sees everything
     rates = result.rates
     transfer = rates[rates["split"] == "transfer"]
-    assert len(transfer) == 2 * 12 and (transfer["scenario"] != transfer["trained_on"]).all()
+    assert len(transfer) == 2 * 14 and (transfer["scenario"] != transfer["trained_on"]).all()
     assert set(transfer["agent"]) == {"SFT explanations: Grocery prices (illustrative)",
                                       "SFT explanations: Hospitality (illustrative)"}
-    assert len(rates[rates["split"] == "base"]) == 18
+    assert len(rates[rates["split"] == "base"]) == 21
 
 
 def test_in_scenario_split_is_the_training_scenario(fake_openai, repo):

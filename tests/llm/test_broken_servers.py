@@ -18,7 +18,8 @@ from helpers.testing import hostile
 pytestmark = pytest.mark.slow
 
 # One scenario, two levels, two samples: 4 answers in 2 buckets, up to 2 requests.
-SMALL = ("--scenario", "grocery_prices", "--level", "1", "--level", "6", "--mode", "sample", "--samples", "2")
+SMALL = ("--scenario", "grocery_prices", "--level", "1", "--level", "6", "--no-control", "--mode", "sample",
+         "--samples", "2")
 
 
 def run(run_cli, base_url, *extra):

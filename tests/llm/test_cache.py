@@ -82,7 +82,7 @@ def test_api_key_reaches_the_server_but_never_the_cache(tmp_path, monkeypatch, r
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with FakeOpenAI(api_key=secret) as server:
         code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
-                                 "--scenario", "grocery_prices", "--mode", "sample", "--samples", "2")
+                                 "--scenario", "grocery_prices", "--no-control", "--mode", "sample", "--samples", "2")
         assert code == 0, err
         assert all(r["headers"]["authorization"] == f"Bearer {secret}" for r in server.completions())
     assert out.strip().endswith("calls: 12 made, 0 cached, 0 failed")

@@ -9,7 +9,7 @@ import pytest
 from helpers import paths
 from helpers.exceptions import experiment, scenarios
 
-SMALL = ("--scenario", "grocery_prices", "--mode", "sample", "--samples", "2")
+SMALL = ("--scenario", "grocery_prices", "--no-control", "--mode", "sample", "--samples", "2")
 
 
 def filled_cache(run_cli, server):
@@ -79,7 +79,7 @@ def test_a_damaged_cache_is_one_line_that_says_how_to_recover(run_cli, fake_open
 def test_answers_lost_when_the_file_is_deleted_during_a_run_are_reported(fake_openai):
     chosen = scenarios.select(scenarios.load_scenarios(), ["grocery_prices"])
     config = experiment.RunConfig(models=("openai/gpt-4o-mini",), base_url=fake_openai.base_url,
-                                  mode="sample", samples=2)
+                                  mode="sample", samples=2, control=False)
     experiment.run(config, chosen[:1], make_calls=False)  # creates the cache file
 
     def delete_after_first_answer(state):

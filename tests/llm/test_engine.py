@@ -16,9 +16,10 @@ from helpers.testing.server import FakeOpenAI
 
 
 def cli(tmp_path, server, *extra, wait=True):
-    """`python -m helpers run` in its own process, sharing the test's cache folder."""
+    """`python -m helpers run` in its own process, sharing the test's cache folder
+    (levels 1..6 only: the counts below are of those)."""
     argv = [sys.executable, "-m", "helpers", "run", "--model", "openai/gpt-4o-mini",
-            "--base-url", server.base_url, *extra]
+            "--base-url", server.base_url, "--no-control", *extra]
     env = {**os.environ, "EXCEPTIONS_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if not wait:
@@ -41,7 +42,7 @@ def test_twenty_percent_faults_every_answer_arrives_and_is_paid_once(tmp_path, r
     # Faults of every kind: HTTP 500, a hang then a hang-up, malformed JSON, a dropped connection.
     with FakeOpenAI(fault_rate=0.2, seed=7, fault_timeout=0.3) as server:
         out_file = tmp_path / "b.csv"
-        code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
+        code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url, "--no-control",
                                  "--mode", "sample", "--samples", "3", "--retries", "12", "--timeout", "5",
                                  "--out", str(out_file))
         assert code == 0, err
@@ -99,7 +100,7 @@ def test_two_processes_on_one_cache_agree(tmp_path):
 def test_estimate_matches_what_the_server_counts(tmp_path, run_cli):
     with FakeOpenAI() as server:
         base = ("--model", "openai/gpt-4o-mini", "--base-url", server.base_url, "--mode", "sample",
-                "--max-tokens", "16")
+                "--max-tokens", "16", "--no-control")
         run_cli("run", *base, "--samples", "2")  # answers to calibrate the expected length on
         before = dict(server.stats)
         code, out, _ = run_cli("estimate", *base, "--samples", "6")
@@ -129,7 +130,7 @@ def test_max_cost_refuses_before_any_call(run_cli, fake_openai):
     assert err.startswith("error: this run may cost up to $") and "above --max-cost $0.0100" in err
     code, out, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
                              "--scenario", "hospitality", "--mode", "sample", "--samples", "2",
-                             "--max-cost", "1")
+                             "--max-cost", "1", "--no-control")
     assert code == 0 and last_line(out) == "calls: 12 made, 0 cached, 0 failed"
 
 
@@ -156,7 +157,7 @@ def batch_files(tmp_path):
 def test_batch_run_stores_answers_and_a_rerun_is_free(tmp_path, run_cli, fake_openai):
     args = ("run", "--model", "openai/gpt-4o-mini", "--base-url", fake_openai.base_url,
             "--scenario", "grocery_prices", "--mode", "sample", "--samples", "2", "--batch",
-            "--poll-seconds", "0.01")
+            "--poll-seconds", "0.01", "--no-control")
     code, out, err = run_cli(*args)
     assert code == 0, err
     assert last_line(out) == "calls: 12 made, 0 cached, 0 failed"

@@ -12,6 +12,7 @@ from helpers import paths
 FIXTURE = Path(__file__).parent / "fixtures" / "cache-86f8d7c" / "calls"
 URL = "http://127.0.0.1:18099/v1"  # where the fixture's server was; nothing listens there now
 OPENAI = ("--model", "openai/gpt-4o-mini", "--base-url", URL, "--retries", "0")
+OLD = "--no-control"  # that checkout's scenarios had no controls: its runs measured levels 1..6
 
 
 @pytest.fixture
@@ -23,12 +24,13 @@ def old_cache():
 
 
 RUNS = [
-    (("run", "--model", "local/smollm2-135m-instruct"), 60),
+    (("run", "--model", "local/smollm2-135m-instruct", OLD), 60),
     (("run", "--model", "local/smollm2-135m-instruct", "--mode", "sample", "--samples", "2",
-      "--scenario", "grocery_prices", "--max-tokens", "8"), 12),
-    (("run", *OPENAI), 60),
-    (("run", *OPENAI, "--mode", "sample", "--samples", "3"), 180),
-    (("run", *OPENAI, "--variant", "cot_guided", "--mode", "sample", "--samples", "1", "--scenario", "grocery_prices"), 18),
+      "--scenario", "grocery_prices", "--max-tokens", "8", OLD), 12),
+    (("run", *OPENAI, OLD), 60),
+    (("run", *OPENAI, "--mode", "sample", "--samples", "3", OLD), 180),
+    (("run", *OPENAI, "--variant", "cot_guided", "--mode", "sample", "--samples", "1", "--scenario", "grocery_prices",
+      OLD), 18),
     (("games", "run", *OPENAI[:4], "--samples", "2"), 38),
 ]
 
@@ -47,8 +49,8 @@ def test_old_answers_are_copied_to_their_new_keys_once(old_cache, run_cli):
 
     with diskcache.Cache(str(old_cache)) as raw:
         before = len(raw)
-    run_cli("run", "--model", "local/smollm2-135m-instruct")
-    run_cli("run", "--model", "local/smollm2-135m-instruct")
+    run_cli("run", "--model", "local/smollm2-135m-instruct", OLD)
+    run_cli("run", "--model", "local/smollm2-135m-instruct", OLD)
     with diskcache.Cache(str(old_cache)) as raw:
         assert len(raw) == before + 60  # every old entry stays; 60 copies, not 120
 
@@ -57,6 +59,6 @@ def test_a_different_request_is_not_answered_from_the_old_cache(old_cache, run_c
     # max_tokens 9 was never sent, so no old answer may stand in for it: the call is
     # attempted (and fails, as nothing listens at the URL) instead of reusing one.
     code, out, err = run_cli("run", *OPENAI, "--mode", "sample", "--samples", "1", "--max-tokens", "9",
-                             "--scenario", "grocery_prices")
+                             "--scenario", "grocery_prices", OLD)
     assert code == 1, err  # failed answers: exit status 1
     assert "calls: 0 made, 0 cached, 6 failed" in out

@@ -17,16 +17,17 @@ def test_exact_mode_on_a_real_scenario_then_a_free_rerun(repo, models_dir):
     chosen = scenarios.select(scenarios.load_scenarios(repo / "scenarios.toml"), ["grocery_prices"])
     config = experiment.RunConfig(mode="exact")
     first = experiment.run(config, chosen)
-    assert (first.stats.made, first.stats.cached, first.stats.failed) == (6, 0, 0)
+    assert (first.stats.made, first.stats.cached, first.stats.failed) == (7, 0, 0)
     rows = first.responses
-    assert list(rows["level"]) == [1, 2, 3, 4, 5, 6]
+    assert list(rows["level"]) == [0, 1, 2, 3, 4, 5, 6], "the control first"
+    assert list(rows["value"])[:2] == ["$8.00", "$25.00"]
     assert rows["status"].eq("ok").all()
     assert rows["p_refusal"].between(0, 1).all()
     # The model does put real probability on "Yes"/"No" as its first token.
     assert rows["yes_no_mass"].between(0.05, 1.0).all()
     assert rows["prompt_tokens"].gt(40).all()
     second = experiment.run(config, chosen)
-    assert (second.stats.made, second.stats.cached) == (0, 6)
+    assert (second.stats.made, second.stats.cached) == (0, 7)
     pd.testing.assert_frame_equal(first.responses, second.responses)
     # The conversion left an fp32 checkpoint that records the GGUF it came from.
     source = json.loads((models_dir / "smollm2-135m-instruct" / "source.json").read_text())

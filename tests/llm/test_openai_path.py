@@ -11,7 +11,7 @@ from helpers.llm.openai_backend import OpenAIBackend
 
 def run_args(server, *extra):
     return ("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
-            "--scenario", "grocery_prices", *extra)
+            "--scenario", "grocery_prices", "--no-control", *extra)  # levels 1..6: six buckets
 
 
 def test_exact_mode_uses_logprobs(fake_openai, run_cli, tmp_path):
@@ -58,7 +58,7 @@ def test_more_samples_only_make_the_missing_calls(fake_openai, run_cli):
 
 def test_base_url_from_environment(fake_openai, run_cli, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    code, out, _ = run_cli("run", "--model", "openai/gpt-4o-mini", "--scenario", "hospitality")
+    code, out, _ = run_cli("run", "--model", "openai/gpt-4o-mini", "--scenario", "hospitality", "--no-control")
     assert code == 0 and len(fake_openai.completions()) == 6
 
 
@@ -116,7 +116,7 @@ def test_unreachable_server_counts_failures(run_cli):
     with FakeOpenAI() as server:
         url = server.base_url  # the port is closed once the server stops
     code, out, _ = run_cli("run", "--model", "openai/m", "--base-url", url, "--retries", "1",
-                           "--scenario", "hospitality", "--mode", "exact")
+                           "--scenario", "hospitality", "--mode", "exact", "--no-control")
     assert code == 1 and "calls: 0 made, 0 cached, 6 failed" in out
     assert "failed: 6 answers (connection)" in out and "ConnectError" in out, out
 

@@ -13,7 +13,9 @@ LUNA = "openai/gpt-6-luna"
 
 
 def run_args(server, model=LUNA, *extra):
-    return ("run", "--model", model, "--base-url", server.base_url, "--scenario", "grocery_prices", *extra)
+    # Levels 1..6 of one scenario (no control): the counts below are of those six buckets.
+    return ("run", "--model", model, "--base-url", server.base_url, "--scenario", "grocery_prices", "--no-control",
+            *extra)
 
 
 def answers(tmp_path, run_cli, server, *extra, model=LUNA):

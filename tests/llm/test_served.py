@@ -9,7 +9,8 @@ from helpers.llm.cache import request_digest
 from helpers.llm.naming import identity
 from helpers.testing.server import FakeOpenAI
 
-ARGS = ("--scenario", "grocery_prices", "--level", "1", "--level", "6", "--mode", "sample", "--samples", "3")
+ARGS = ("--scenario", "grocery_prices", "--level", "1", "--level", "6", "--no-control", "--mode", "sample",
+        "--samples", "3")
 
 
 def run(run_cli, server_url, *extra):
@@ -70,7 +71,7 @@ def _baseline_units(model):
 
     chosen = scenarios.select(scenarios.load_scenarios(None), ["grocery_prices"])
     config = RunConfig(models=("openai/gpt-4o-mini",), mode="sample", samples=3, levels=(1,),
-                       base_url=model.spec.base_url)
+                       base_url=model.spec.base_url, control=False)
     (bucket,) = plan(config, chosen, model.cache)
     return bucket.units
 

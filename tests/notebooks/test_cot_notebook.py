@@ -5,7 +5,7 @@ ours, and every turn of a chain in the viewer."""
 from pathlib import Path
 
 import pytest
-from marimo_html import callouts, errors, export, images, output_text, rows_with
+from marimo_html import callouts, errors, export, images, output_text, rows_with, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -17,12 +17,17 @@ def test_cot_notebook_exports_with_the_offline_model(tmp_path):
                   "--max-tokens", "12", "--reasoning-tokens", "12")
     text = output_text(page)
     assert errors(page) == []
-    assert [kind for kind, _ in callouts(page)] == ["warn"]  # illustrative human data; no error
-    # baseline: one forward pass; cot: two sampled reasoning turns and the final pass.
-    assert "calls: 4 made, 0 cached, 0 failed" in text
+    # The illustrative human data, then a validity card per variant; no error.
+    kinds = callouts(page)
+    assert kinds[0][0] == "warn" and kinds[1:] == validity_cards(page)
+    assert [text.split(" (exact)")[0] for _, text in kinds[1:]] == [
+        "local/smollm2-135m-instruct, baseline", "local/smollm2-135m-instruct, cot"]
+    # Level 6 and the control: baseline one forward pass each; cot two sampled
+    # reasoning turns and the final pass each.
+    assert "calls: 8 made, 0 cached, 0 failed" in text
     assert "1 reasoning sample(s) back each bucket" in text
     assert images(page) == 1
-    buckets = {b["variant"]: b for b in rows_with(page, "yes_no_mass")}
+    buckets = {b["variant"]: b for b in rows_with(page, "se_note") if b["level"] == 6}
     assert set(buckets) == {"baseline", "cot"} and buckets["cot"]["chains"] == 1
     # Ours beside the paper's 4o-mini figures, each labelled with its source.
     side = rows_with(page, "source")

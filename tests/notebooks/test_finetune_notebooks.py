@@ -6,7 +6,7 @@ paper-reported figures beside them."""
 from pathlib import Path
 
 import pytest
-from marimo_html import callouts, errors, export, images, output_text, rows_with
+from marimo_html import callouts, errors, export, images, output_text, rows_with, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -16,7 +16,13 @@ def test_fine_tuning_notebook_trains_and_compares_with_the_paper(tmp_path):
     page = export(REPO / "notebooks/04_fine_tuning.py", tmp_path / "04.html",
                   "--labels-size", "3", "--explanations-size", "2", "--max-steps", "1")
     text = output_text(page)
-    assert errors(page) == [] and [kind for kind, _ in callouts(page)] == ["warn"]
+    assert errors(page) == [] and callouts(page)[0][0] == "warn"
+    # Then a validity card per model (two fine-tuned, the base), measured on one scenario.
+    cards = [text.split(" (exact)")[0] for _, text in validity_cards(page)]
+    assert callouts(page)[1:] == validity_cards(page)
+    assert sorted(cards) == ["SFT explanations: Grocery prices (illustrative), baseline",
+                             "SFT labels: Grocery prices (illustrative), baseline",
+                             "local/smollm2-135m-instruct (base), baseline"]
     assert "not trained yet" not in text and "not cached yet" not in text
     assert "Before the button: 3 models, 3 optimiser steps" in text
     assert "They learn from 152 training participants; the other 151 are held out" in text
@@ -43,13 +49,15 @@ def test_transfer_notebook_never_measures_a_model_on_its_own_scenario(tmp_path):
                   "--scenario", "grocery_prices,hospitality,customer_service",
                   "--train-scenario", "grocery_prices", "--explanations-size", "2", "--max-steps", "1")
     text = output_text(page)
-    assert errors(page) == [] and [kind for kind, _ in callouts(page)] == ["warn"]
+    assert errors(page) == [] and callouts(page)[0][0] == "warn"
+    assert callouts(page)[1:] == validity_cards(page) and len(validity_cards(page)) == 2  # the model, the base
     assert "not trained yet" not in text and "not cached yet" not in text
     assert "Before the button: 1 models, 1 optimiser steps" in text
+    assert "then 42 buckets to measure" in text  # 2 models x 3 scenarios x (6 levels + the control)
     gaps = rows_with(page, "base_mean_abs_diff")
     transfer = [r for r in gaps if r["split"] == "transfer"]
     assert len(transfer) == 1 and transfer[0]["trained_on"] == "grocery_prices"
-    assert transfer[0]["scenarios"] == 2 and transfer[0]["buckets"] == 12  # hospitality and customer service
+    assert transfer[0]["scenarios"] == 2 and transfer[0]["buckets"] == 12  # hospitality and customer service, no control
     assert transfer[0]["permutations"] == 720 and 0 < transfer[0]["permutation_p"] <= 1
     assert "(illustrative)" in transfer[0]["agent"]
     assert transfer[0]["compared_with"] == "all 303 participants"

@@ -16,12 +16,12 @@ def test_baseline_waits_for_the_run_button(tmp_path, models_dir):
     with marimo_server(REPO / "notebooks/01_baseline.py", env) as url, chromium_page() as browser:
         page = browser.new_page()
         page.goto(url)
-        page.get_by_text("60 calls are not cached yet").wait_for(timeout=90_000)
+        page.get_by_text("70 calls are not cached yet").wait_for(timeout=90_000)  # 60 buckets, 10 controls
         assert page.get_by_text("calls: 0 made, 0 cached, 0 failed").count() == 1
         page.get_by_role("button", name="Run the missing calls").click()
-        page.get_by_text("calls: 60 made, 0 cached, 0 failed").wait_for(timeout=240_000)
+        page.get_by_text("calls: 70 made, 0 cached, 0 failed").wait_for(timeout=240_000)
         # The figure is drawn once answers exist.
         assert page.locator("img[src^='data:image/png']").count() >= 1
         # A new session (a reload) reads the cache instead of calling again.
         page.reload()
-        page.get_by_text("calls: 0 made, 60 cached, 0 failed").wait_for(timeout=90_000)
+        page.get_by_text("calls: 0 made, 70 cached, 0 failed").wait_for(timeout=90_000)

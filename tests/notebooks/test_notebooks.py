@@ -1,14 +1,15 @@
 """Every notebook and the survey app are clean under `marimo check`, and the
-baseline notebook exports offline as `make report` runs it: all 60 buckets
-measured by the real model, Figure 1, and the comparison with the illustrative
-human data, labelled as such."""
+baseline notebook exports offline as `make report` runs it: all 60 buckets and
+the 10 controls measured by the real model, its validity card (measured: not
+interpretable), Figure 1, and the comparison with the illustrative human data,
+labelled as such."""
 
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from marimo_html import MARIMO, callouts, errors, export, images, output_text, rows_with, tables
+from marimo_html import MARIMO, callouts, errors, export, images, output_text, rows_with, tables, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = [*sorted((REPO / "notebooks").glob("[0-9]*.py")), REPO / "apps/survey.py"]
@@ -24,11 +25,20 @@ def test_baseline_exports_with_the_offline_model(tmp_path):
     page = export(REPO / "notebooks/01_baseline.py", tmp_path / "01_baseline.html")
     text = output_text(page)
     assert errors(page) == []
-    assert [kind for kind, _ in callouts(page)] == ["warn"]  # the illustrative human data, and no error
-    assert "calls: 60 made, 0 cached, 0 failed" in text
+    # The illustrative human data, then the validity card; no error.
+    assert [kind for kind, _ in callouts(page)] == ["warn", "danger"]
+    assert "calls: 70 made, 0 cached, 0 failed" in text  # 10 scenarios x (6 levels + the control)
+    # The card, measured on the offline model before any comparison: the three checks fail.
+    ((kind, card),) = validity_cards(page)
+    assert card.startswith("local/smollm2-135m-instruct, baseline (exact): not interpretable")
+    assert "failed: control ≈ level 1, flat levels, low yes/no mass" in card
+    assert text.index("not interpretable") < text.index("60 matched buckets")
+    (verdict,) = rows_with(page, "verdict")
+    assert verdict["verdict"] == "not interpretable" and verdict["control_scenarios"] == 10
     assert images(page) == 1  # Figure 1
-    buckets = rows_with(page, "yes_no_mass")
-    assert len(buckets) == 60 and {(b["n"], b["measure"]) for b in buckets} == {(1, "exact")}
+    buckets = [b for b in rows_with(page, "yes_no_mass") if "se_note" in b]
+    assert len(buckets) == 70 and {(b["n"], b["measure"]) for b in buckets} == {(1, "exact")}
+    assert sorted({b["level"] for b in buckets}) == [0, 1, 2, 3, 4, 5, 6]
     assert all(0 <= b["refusal_rate"] <= 1 for b in buckets)
     assert "60 matched buckets" in text
     assert {r["human_data"] for r in rows_with(page, "human_rate")} == {"human (illustrative data)"}

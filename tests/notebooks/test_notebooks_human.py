@@ -101,9 +101,10 @@ def test_a_survey_study_flows_into_the_baseline_comparison(tmp_path):
     store.export(scenarios)  # what the organiser's button does
     page = exported("notebooks/01_baseline.py", tmp_path / "01.html", "--scenarios", str(small))
     text = output_text(page)
-    assert "calls: 18 made, 0 cached, 0 failed" in text
-    assert callouts(page) == [("info", "Human data used here: human (human_responses.csv) : "
-                                       "4 participants, 12 answers, study: flow-test.")]
+    assert "calls: 21 made, 0 cached, 0 failed" in text  # 3 scenarios x (6 levels + the control)
+    assert callouts(page)[0] == ("info", "Human data used here: human (human_responses.csv) : "
+                                         "4 participants, 12 answers, study: flow-test.")
+    assert len(callouts(page)) == 2 and "not interpretable" in callouts(page)[1][1]  # the validity card
     compared = rows_with(page, "human_rate")
     assert {r["human_data"] for r in compared} == {"human (human_responses.csv)"}
     assert sum(r["human_n"] for r in compared) == 12  # every answer collected is in a compared bucket

@@ -6,7 +6,7 @@ answers that state no decision."""
 from pathlib import Path
 
 import pytest
-from marimo_html import callouts, errors, export, images, output_text, rows_with
+from marimo_html import callouts, errors, export, images, output_text, rows_with, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMEWORKS = ["baseline", "consequentialist", "deontological", "virtue"]
@@ -18,12 +18,15 @@ def test_frameworks_notebook_exports_with_the_offline_model(tmp_path):
                   "--scenario", "grocery_prices", "--level", "1,6", "--examples", "1", "--max-tokens", "12")
     text = output_text(page)
     assert errors(page) == []
-    assert [kind for kind, _ in callouts(page)] == ["warn"]  # illustrative human data; no error
-    # Four variants x two levels, one forward pass each, all made by the real model here.
-    assert "calls: 8 made, 0 cached, 0 failed" in text
+    # The illustrative human data, then a validity card per framework; no error.
+    kinds = callouts(page)
+    assert kinds[0][0] == "warn" and kinds[1:] == validity_cards(page) and len(kinds) == 1 + len(FRAMEWORKS)
+    # Four variants x two levels and the control, one forward pass each, all made by the real model here.
+    assert "calls: 12 made, 0 cached, 0 failed" in text
     assert images(page) == 2  # Figure 2 and the significance heatmap
-    buckets = rows_with(page, "yes_no_mass")
-    assert sorted((b["variant"], b["level"]) for b in buckets) == sorted((v, lv) for v in FRAMEWORKS for lv in (1, 6))
+    buckets = rows_with(page, "se_note")
+    assert sorted((b["variant"], b["level"]) for b in buckets) == sorted(
+        (v, lv) for v in FRAMEWORKS for lv in (0, 1, 6))
     side = rows_with(page, "source")
     ours = {r["variant"]: r for r in side if r["source"] == "this workspace vs human (illustrative data)"}
     assert set(ours) == set(FRAMEWORKS) and all(r["buckets"] == 2 and 0 <= r["significant"] <= 2 for r in ours.values())
@@ -32,5 +35,5 @@ def test_frameworks_notebook_exports_with_the_offline_model(tmp_path):
     # The viewer shows each framework's exact prompt and one sampled, parsed answer per variant.
     assert "Base your decision on virtue ethics. Answer Yes or No." in text
     assert text.count("parsed decision:") == 4
-    invalid = rows_with(page, "invalid_share")
+    invalid = [r for r in rows_with(page, "invalid_share") if "answers" in r]  # not the validity table
     assert {r["variant"] for r in invalid} == set(FRAMEWORKS) and all(r["answers"] == 1 for r in invalid)

@@ -61,8 +61,11 @@ MAX_COST = Option("max-cost", "float", "refuse to start if the run could cost mo
 SCENARIOS = Option("scenarios", "path", "scenarios TOML file (default scenarios.toml)")
 SCENARIO = Option("scenario", "str", "only this scenario id, repeatable (default every scenario; "
                   "finetune pools them)", default=(), repeat=True, metavar="ID", dest="scenario_ids")
-LEVEL = Option("level", "int", "only this level, 1 = most severe, repeatable; every level if not given",
+LEVEL = Option("level", "int", "only this level, 1 = most severe, repeatable; every level if not given "
+               "(the control, level 0, is measured either way unless --no-control)",
                low=1, repeat=True, dest="levels")
+NO_CONTROL = Option("no-control", "bool", "skip each scenario's control (level 0: the same situation with no "
+                    "violation), which runs measure by default for the validity card", default=False)
 VARIANT = Option("variant", "str", "prompt variant from variants.toml, repeatable", default=("baseline",),
                  repeat=True, metavar="V", dest="variants")
 VARIANTS_FILE = Option("variants", "path", "variants TOML file (default variants.toml)", dest="variants_file")
@@ -154,7 +157,7 @@ SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, lo
 # -- which entry point takes which (in --help order) ----------------------------------
 RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
                     REASONING_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY, SCENARIOS, SCENARIO, LEVEL,
-                    BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH)
+                    NO_CONTROL, BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH)
 RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
 # An export takes the run's options, so the run's command line selects its answers
 # (the pacing options among them change nothing: no call is made).
@@ -173,8 +176,8 @@ GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, RE
 # with every agent.
 NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
             MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, STUDY,
-            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, ANSWER_TOKENS, REASONING_TOKENS, EXAMPLES,
-            REASONING_EFFORT, REASONING_BUDGET)
+            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, NO_CONTROL, ANSWER_TOKENS, REASONING_TOKENS,
+            EXAMPLES, REASONING_EFFORT, REASONING_BUDGET)
 TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
             SPLIT_SEED, TRAIN_FRACTION, TRAIN_SCENARIO)
 ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),

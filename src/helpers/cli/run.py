@@ -63,6 +63,7 @@ def setup(args: argparse.Namespace, *, warn: bool = True):
         reasoning_tokens=args.reasoning_tokens, base_url=args.base_url, timeout=args.timeout,
         levels=tuple(args.levels) if args.levels else None, reasoning_effort=args.reasoning_effort,
         reasoning_budget=args.reasoning_budget, capabilities=capability_overrides(args.capabilities),
+        control=not args.no_control,
     )
     limits = Limits(rpm=args.rpm, tpm=args.tpm, concurrency=args.concurrency, max_retries=args.retries)
     if warn:
@@ -107,7 +108,9 @@ class _TerminalProgress:
 def cmd_run(args: argparse.Namespace) -> int:
     from helpers.exceptions import experiment
     from helpers.exceptions import stats
+    from helpers.exceptions import validity
 
+    thresholds, source = validity.load_thresholds()  # a bad validity.toml fails before anything is spent
     chosen, config, limits = setup(args)
     bar = _TerminalProgress()
     try:
@@ -128,6 +131,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"note: {bounded} answer{'s' if bounded != 1 else ''} left yes or no out of the endpoint's top "
                   "logprobs: refusal_rate is the middle of rate_low .. rate_high there (tests use the end "
                   "nearest the humans)")
+    # The validity card of each agent, right under its rates; the run still ends with its calls line.
+    if cards := validity.cards(table, thresholds):
+        print(f"validity (thresholds: {source}):")
+        print("\n".join(validity.summary(cards)))
     if args.out is not None:
         _write(table, args.out)
         print(f"wrote {len(table)} buckets to {args.out}")

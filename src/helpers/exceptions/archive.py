@@ -83,7 +83,7 @@ def selection(config: RunConfig, scenarios: list[Scenario], scenario_ids: list[s
             "reasoning_tokens": config.reasoning_tokens, "scenario_ids": list(scenario_ids),
             "scenarios": [s.id for s in scenarios], "levels": list(config.levels) if config.levels else None,
             "base_url": next(iter(endpoints), None), "reasoning_effort": config.reasoning_effort,
-            "reasoning_budget": config.reasoning_budget,
+            "reasoning_budget": config.reasoning_budget, "control": config.control,
             "capabilities": [[key, list(value) if isinstance(value, tuple) else value]
                              for key, value in config.capabilities]}
 
@@ -115,6 +115,9 @@ def rerun_command(chosen: dict[str, Any], folder: Path | str) -> str | None:
             argv += ["--reasoning-budget", str(chosen["reasoning_budget"])]
         argv += [f for key, value in chosen.get("capabilities") or []
                  for f in ("--capability", f"{key}={_option_text(value)}")]
+        # Older manifests have no `control`: their scenarios.toml had no controls to measure.
+        if chosen.get("control") is False:
+            argv += ["--no-control"]
         if chosen["base_url"] not in (None, OPENAI_URL):
             argv += ["--base-url", chosen["base_url"]]
         return shlex.join(argv)

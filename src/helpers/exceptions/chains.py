@@ -77,7 +77,7 @@ def plan_chains(config: RunConfig, scenarios: list[Scenario], cache: CallCache) 
     for model in models_of(config, cache):
         for variant in (v for v in variants if v.chain):
             for scenario in scenarios:
-                for level in levels_of(scenario, config.levels):
+                for level in levels_of(scenario, config.levels, config.control):
                     chains.extend(Chain(model, variant, scenario, level, i, final_kind, reasoning, final)
                                   for i in range(config.samples))
     return chains

@@ -10,6 +10,11 @@ Two ways to measure a bucket (a scenario at a level):
   rate_top), and where an endpoint lists only its top-k logprobs, the probability's
   interval (rows.exact_reading).
 - `sample`: n answers at a temperature, each parsed to yes / no / invalid.
+
+Levels: 1..k the exceptions of each scenario (or the `levels` chosen), and level 0
+its `control` (the same situation with no violation) unless `control` is False or
+the scenario has none. The control is measured whatever `levels` says, because the
+validity card needs it beside level 1.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.errors import UserError
-from helpers.exceptions.scenarios import Scenario
+from helpers.exceptions.scenarios import CONTROL, Scenario
 from helpers.exceptions.variants import get_variant
 from helpers.llm.naming import DEFAULT_MODEL
 from helpers.llm.units import REASONING_BUDGET, ModelOptions, check_sampling
@@ -52,6 +57,7 @@ class RunConfig:
     reasoning_effort: str | None = None  # sent to openai/ models that take it; None: their default
     reasoning_budget: int = REASONING_BUDGET  # thinking tokens per answer on top of max_tokens
     capabilities: tuple[tuple[str, object], ...] = ()  # --capability overrides (capabilities.parse_override)
+    control: bool = True  # also measure each scenario's control (level 0); --no-control skips it
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -83,6 +89,12 @@ class RunConfig:
         return [v for v in self.variants if get_variant(v, self.variants_file).chain]
 
 
-def levels_of(scenario: Scenario, wanted) -> list[int]:
-    all_levels = range(1, len(scenario.levels) + 1)
-    return list(all_levels) if wanted is None else [lv for lv in all_levels if lv in set(wanted)]
+def levels_of(scenario: Scenario, wanted, control: bool = False) -> list[int]:
+    """The levels a run measures of a scenario: those `wanted` (None: every one),
+    preceded by the control (0) when `control` is on and the scenario has one.
+    A 0 in `wanted` asks for the control alone (an answer viewer's bucket)."""
+    wanted = None if wanted is None else set(wanted)
+    chosen = [lv for lv in range(1, len(scenario.levels) + 1) if wanted is None or lv in wanted]
+    if scenario.control is not None and (control or (wanted is not None and CONTROL in wanted)):
+        chosen.insert(0, CONTROL)
+    return chosen

@@ -40,7 +40,7 @@ def plan(config: RunConfig, scenarios: list[Scenario], cache: CallCache) -> list
     for model in models_of(config, cache):
         for variant in single:
             for scenario in scenarios:
-                for level in levels_of(scenario, config.levels):
+                for level in levels_of(scenario, config.levels, config.control):
                     messages = build_messages(scenario, level, variant, variants_file=config.variants_file)
                     units = model.units(kind, messages, range(count), temperature=config.temperature,
                                         max_tokens=config.max_tokens)

@@ -3,6 +3,9 @@
 All figures share one agent order and one palette (agent_styles), draw humans
 in black (a line with ±1 SE from human responses; X marks for paper-reported
 rates, labelled as such) and put level 1, the most severe exception, on the left.
+A scenario's control (level 0, the same situation with no violation) is drawn
+apart: a hollow diamond at "C", left of a dotted line, never joined to the curve
+of levels 1..k, so it reads as a check of the model, not as one more level.
 
 - figure1: refusal rate vs level per scenario, every agent (Sec. 2.1)
 - figure2: the same with one colour per ethical framework (Sec. 2.2)
@@ -24,11 +27,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from helpers.exceptions.scenarios import Scenario  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from helpers.exceptions.scenarios import CONTROL, Scenario  # noqa: E402
 from helpers.exceptions.stats import estimand_label  # noqa: E402
 
 HUMAN_COLOUR = "black"
 PAPER_LABEL = "human (paper-reported)"
+CONTROL_LABEL = "control (no violation)"
+CONTROL_MARKER = {"marker": "D", "ms": 5, "mfc": "white", "mew": 1.3, "ls": "none"}
 # Variants in the order the paper introduces them; unknown ones follow, sorted.
 VARIANT_ORDER = ["baseline", "consequentialist", "deontological", "virtue", "cot", "cot_guided"]
 SIGNIFICANCE_NAMES = {"significant": "p < 0.05, unadjusted (as in the paper)",
@@ -76,12 +83,19 @@ def refusal_curves(rates: pd.DataFrame, scenarios: list[Scenario], *,
     fig, axes = _grid(len(scenarios), columns)
     styles = agent_styles(rates) if len(rates) else {}
     table = rates.assign(agent=[agent_label(m, v) for m, v in zip(rates["model"], rates["variant"])])
+    controls = False
     for ax, scenario in zip(axes.flat, scenarios):
+        shown = table[(table["scenario"] == scenario.id) & (table["level"] == CONTROL)]
         for agent, colour in styles.items():
             part = table[(table["agent"] == agent) & (table["scenario"] == scenario.id)].sort_values("level")
-            if len(part):
-                ax.errorbar(part["level"], part["refusal_rate"], yerr=part["se"].fillna(0), marker="o",
+            levels, control = part[part["level"] != CONTROL], part[part["level"] == CONTROL]
+            if len(levels):
+                ax.errorbar(levels["level"], levels["refusal_rate"], yerr=levels["se"].fillna(0), marker="o",
                             ms=3, lw=1.2, capsize=2, color=colour, label=agent)
+            if len(control):
+                ax.errorbar(control["level"], control["refusal_rate"], yerr=control["se"].fillna(0), capsize=2,
+                            color=colour, **CONTROL_MARKER)
+                controls = True
         if human is not None:
             part = human[human["scenario"] == scenario.id].sort_values("level")
             if len(part):
@@ -94,17 +108,23 @@ def refusal_curves(rates: pd.DataFrame, scenarios: list[Scenario], *,
                 ax.scatter(marks["level"], marks["refusal_rate"], marker="X", s=45,
                            color=HUMAN_COLOUR, zorder=5, label=PAPER_LABEL)
         ax.set_title(scenario.title, fontsize=9)
-        ax.set_xticks(range(1, len(scenario.levels) + 1))
+        ticks = list(range(1, len(scenario.levels) + 1))
+        if len(shown):  # the control apart: its own tick, left of a dotted line
+            ax.axvline(0.5, color="grey", ls=":", lw=1)
+            ticks = [CONTROL, *ticks]
+        ax.set_xticks(ticks, ["C" if t == CONTROL else str(t) for t in ticks])
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel("level (1 = most severe)", fontsize=7)
+        ax.set_xlabel("level (1 = most severe" + ("; C = control)" if len(shown) else ")"), fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel(estimand_label(rates), fontsize=7)  # which estimand (exact: probability or likelier answer)
     handles: dict[str, object] = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
+    if controls:  # one grey entry for every agent's diamond
+        handles[CONTROL_LABEL] = Line2D([], [], color="grey", **CONTROL_MARKER)
     # Legend in the fixed agent order, humans last (matplotlib lists scatters first).
-    order = [lab for lab in [*styles, human_label, PAPER_LABEL] if lab in handles]
+    order = [lab for lab in [*styles, CONTROL_LABEL, human_label, PAPER_LABEL] if lab in handles]
     fig.legend([handles[lab] for lab in order], order, loc="lower center",
                ncol=min(4, max(1, len(handles))), frameon=False)
     if title:

@@ -29,7 +29,7 @@ BOUNDS = {
 
 def _base(model: str, variant: str, scenario, level: int, mode: str) -> dict[str, Any]:
     return {"model": model, "variant": variant, "scenario": scenario.id, "level": level,
-            "value": scenario.levels[level - 1], "mode": mode}
+            "value": scenario.value(level), "mode": mode}  # level 0: the control
 
 
 def exact_reading(p_yes: float, p_no: float, p_unlisted: float | None) -> dict[str, Any]:

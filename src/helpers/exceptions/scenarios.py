@@ -2,7 +2,9 @@
 
 A scenario is a prompt template with one `{value}` slot and an ordered list of
 levels that fill it: level 1 is the most severe exception, the last level the
-least severe. Validation is strict because a typo in a key would otherwise
+least severe. An optional `control` fills the same slot with a value that breaks
+no rule at all; runs measure it as level 0, so a model's refusal of a request it
+should simply grant can be told from its refusal of exceptions. Validation is strict because a typo in a key would otherwise
 silently change an experiment; every error names the file, the scenario and the
 field, says what was expected and what was found, and fits on one line.
 """
@@ -18,7 +20,8 @@ from helpers.config import check_entry, read_text, table_entries
 from helpers.errors import ConfigError
 
 REQUIRED = {"id": str, "title": str, "prompt": str, "levels": list}
-OPTIONAL = {"provenance": str}
+OPTIONAL = {"provenance": str, "control": str}
+CONTROL = 0  # the level number of the control value
 
 
 @dataclass(frozen=True)
@@ -28,15 +31,22 @@ class Scenario:
     prompt: str
     levels: tuple[str, ...]
     provenance: str = ""
+    control: str | None = None  # the same situation with no violation: level 0
+
+    def value(self, level: int) -> str:
+        """What fills {value} at a level: 1..k the exceptions, 0 the control."""
+        if level == CONTROL and self.control is not None:
+            return self.control
+        if not 1 <= level <= len(self.levels):
+            lowest = CONTROL if self.control is not None else 1
+            why = " (it has no `control`)" if level == CONTROL else ""
+            raise ConfigError(f"scenario '{self.id}': level {level} does not exist{why}; "
+                              f"use {lowest} to {len(self.levels)}")
+        return self.levels[level - 1]
 
     def render(self, level: int) -> str:
-        """The prompt text at a 1-based level."""
-        if not 1 <= level <= len(self.levels):
-            raise ConfigError(
-                f"scenario '{self.id}': level {level} does not exist; "
-                f"use 1 to {len(self.levels)}"
-            )
-        return self.prompt.replace("{value}", self.levels[level - 1])
+        """The prompt text at a level (1-based; 0 = the control, if the scenario has one)."""
+        return self.prompt.replace("{value}", self.value(level))
 
 
 def _check_prompt(where: str, prompt: str) -> None:
@@ -73,12 +83,21 @@ def _parse_one(source: str, index: int, raw: object) -> Scenario:
     if len(set(levels)) != len(levels):
         dup = next(v for v in levels if levels.count(v) > 1)
         raise ConfigError(f"{where}: `levels` lists {dup!r} twice; each level must differ")
+    control = raw.get("control")
+    if control is not None:
+        if not control.strip():
+            raise ConfigError(f"{where}: `control` must be a non-empty string (a value that breaks no rule)")
+        same = [i for i, level in enumerate(levels, start=1) if level.strip() == control.strip()]
+        if same:
+            raise ConfigError(f"{where}: `control` {control!r} is also level {same[0]}; "
+                              "the control must be a value with no violation, unlike every level")
     return Scenario(
         id=raw["id"],
         title=raw["title"].strip(),
         prompt=" ".join(raw["prompt"].split()),
         levels=tuple(levels),
         provenance=raw.get("provenance", ""),
+        control=control,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions.prompting import Messages, build_messages
-from helpers.exceptions.scenarios import Scenario
+from helpers.exceptions.scenarios import CONTROL, Scenario
 
 ROLE_NAMES = {"user": "Prompt", "assistant": "Model"}
 
@@ -54,7 +54,8 @@ def bucket_markdown(responses: pd.DataFrame, scenario: Scenario, level: int, *,
         rows = rows[rows["variant"].isin(variants)]
     if rows.empty:
         return f"_No answers for {scenario.title}, level {level} yet._"
-    parts = [f"### {scenario.title}, level {level} ({scenario.levels[level - 1]})"]
+    which = "control, no violation" if level == CONTROL else f"level {level}"
+    parts = [f"### {scenario.title}, {which} ({scenario.value(level)})"]
     for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
         parts.append(f"#### {model}, `{variant}` ({len(group)} answer(s), showing up to {limit})")
         for _, row in group.head(limit).iterrows():
@@ -80,5 +81,6 @@ def invalid_summary(responses: pd.DataFrame, examples: int = 2, width: int = 160
 def example_config(config, level: int, samples: int):
     """A sample-mode copy of a run for one level with `samples` answers per bucket:
     the answers a viewer shows. Where the run itself sampled, these are its own
-    (cached) answers; after an exact-mode run they are extra, sampled for reading."""
-    return replace(config, mode="sample", samples=samples, levels=(level,))
+    (cached) answers; after an exact-mode run they are extra, sampled for reading.
+    Level 0 is the control (design.levels_of)."""
+    return replace(config, mode="sample", samples=samples, levels=(level,), control=False)

@@ -155,7 +155,7 @@ def gap_table(rates: pd.DataFrame, human: pd.DataFrame, people: ParticipantSplit
     permutation test. people: the split the models were trained with
     (Evaluation.people); in-scenario rows are compared with its held-out
     participants only (comparison_humans), `compared_with` says how many."""
-    measured = rates[rates["n"] > 0]
+    measured = rates[(rates["n"] > 0) & (rates["level"] >= 1)]  # the controls (level 0) have no human side
     base = measured[measured["split"] == "base"]
     rows = []
     for (agent, split), part in measured.groupby(["agent", "split"], sort=False):
@@ -212,7 +212,7 @@ def level_drop(rates: pd.DataFrame, human: pd.DataFrame, by: str = "group") -> p
     """How much each model's refusal rate falls from the most to the least severe
     level, averaged over scenarios, beside the humans' fall on the same scenarios:
     a model can move towards the human average and still ignore the level."""
-    part = rates[rates["n"] > 0]
+    part = rates[(rates["n"] > 0) & (rates["level"] >= 1)]  # from level 1, not the control (0)
     humans = stats.human_counts(human)
     rows = []
     for name, group in part.groupby(by, sort=False):

@@ -7,8 +7,8 @@ from, so that their cells stay one short step each:
   shuts down, wherever a notebook knows its models;
 - progress: one marimo progress bar for runs, trainings and games;
 - one module per recurring step of a study's notebooks: runs and answers (01-03, 06),
-  comparison (the human side, 01-05), finetuning (04, 05), econ_agents (07, 08),
-  survey_page (the survey);
+  validity (the validity card, 01-05), comparison (the human side, 01-05), finetuning
+  (04, 05), econ_agents (07, 08), survey_page (the survey);
 - params, training, economics: the notebooks' typed command-line parameters.
 """
 

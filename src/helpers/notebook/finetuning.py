@@ -119,7 +119,7 @@ def measure(trained: Trained, study: Study, scenarios: list[Scenario], splits: t
     params = study.params
     return sft_eval.evaluate(trained.models(), scenarios, base_model=finetune.DEFAULT_BASE, splits=splits,
                              make_calls=make_calls, mode=params.mode, samples=params.samples,
-                             temperature=params.temperature)
+                             temperature=params.temperature, control=not params.no_control)
 
 
 def held_out(human: HumanSide, evaluation: Evaluation) -> HumanSide:

@@ -36,6 +36,7 @@ class NotebookParams:
     variants: tuple[str, ...]  # prompt variants; () = the notebook's own choice
     scenario_ids: tuple[str, ...]  # () = every scenario
     levels: tuple[int, ...] | None  # None = the notebook's own choice
+    no_control: bool  # skip the scenarios' controls (level 0)
     max_tokens: int
     reasoning_tokens: int
     examples: int  # sampled answers per variant shown in an answer viewer

@@ -81,8 +81,8 @@ def run_controls(study: Study, *, pickers: bool = True, reasoning: bool = False,
     """The run's widgets, seeded by the study's parameters, as one mo.ui.dictionary,
     and the run button.
 
-    pickers: scenario and level pickers (and a variant picker when the study read
-    variants); reasoning: a reasoning-turn length; batch: a Batch API box.
+    pickers: scenario and level pickers, a control box where a scenario has a control
+    (and a variant picker when the study read variants); reasoning: a reasoning-turn length; batch: a Batch API box.
     """
     import marimo as mo
 
@@ -100,6 +100,9 @@ def run_controls(study: Study, *, pickers: bool = True, reasoning: bool = False,
         top = max(len(s.levels) for s in scenarios)
         widgets["levels"] = mo.ui.multiselect(options=[str(i) for i in range(1, top + 1)], label="levels",
                                               value=[str(i) for i in (params.levels or range(1, top + 1))])
+        if any(s.control is not None for s in scenarios):
+            widgets["control"] = mo.ui.checkbox(value=not params.no_control,
+                                                label="control (level 0: no violation)")
     widgets["mode"] = mo.ui.dropdown(options=list(MODES), value=params.mode, label="mode")
     widgets["samples"] = mo.ui.number(start=1, value=params.samples,
                                       label="samples per bucket (sample mode; chains for multi-turn variants)")
@@ -121,7 +124,7 @@ def controls_view(controls, *buttons):
     import marimo as mo
 
     rows = [[k for k in keys if k in controls] for keys in
-            (("models",), ("variants", "scenarios", "levels"),
+            (("models",), ("variants", "scenarios", "levels", "control"),
              ("mode", "samples", "reasoning_tokens", "reasoning_effort"))]
     last = [controls[k] for k in ("max_cost", "batch") if k in controls]
     return mo.vstack([mo.hstack([controls[k] for k in row]) for row in rows if row] + [mo.hstack([*last, *buttons])])
@@ -144,6 +147,7 @@ def configure(values: dict[str, Any], study: Study) -> RunPlan:
         reasoning_effort=_effort(values.get("reasoning_effort"), params.reasoning_effort),
         reasoning_budget=params.reasoning_budget,
         levels=tuple(sorted(int(v) for v in levels)) or None if levels is not None else None,
+        control=bool(values.get("control", not params.no_control)),
     )
     chosen = select(study.scenarios, list(values.get("scenarios") or []))
     return RunPlan(config, chosen, Limits(rpm=params.rpm), values.get("max_cost"), bool(values.get("batch")))
