@@ -70,7 +70,7 @@ def _(run, study):
 
 
 @app.cell
-def _(run, study):
+def _(run, study, validity):
     comparison = study.human.compare(run.measured)
     _summary = stats.summarize(comparison)
     _references = study.human.references(run.measured, permutation_tests(run.measured, study.human.data))
@@ -85,9 +85,9 @@ def _(run, study):
     paper, with Holm and Benjamini-Hochberg beside them, and an exact test beside each. Human side: **{study.human.label}**,
     {study.human.describe()}, {len(comparison)} matched buckets.
 
-    {summary_lines(_summary, study.human.label)}
+    {summary_lines(_summary, study.human.label, validity=validity)}
 
-    For reference, **paper-reported** with the paper's own human data: mean absolute difference {_mad}; significantly different buckets {_sig}.
+    {"For reference, **paper-reported**" if validity.comparable else validity.paper_note() + " **Paper-reported**"} with the paper's own human data: mean absolute difference {_mad}; significantly different buckets {_sig}.
 
     ### The gap beside its reference points (measured)
 

@@ -77,7 +77,7 @@ def _(run, study):
 
 
 @app.cell
-def _(run, study):
+def _(run, study, validity):
     comparison = study.human.compare(run.measured)
     _summary = stats.summarize(comparison)
     _side = summaries.beside_paper(_summary, study.human.label, FRAMEWORKS)
@@ -89,12 +89,12 @@ def _(run, study):
     probabilities and are tested one-sample against the human count), at 5% without
     adjustment as in the paper; Holm and Benjamini-Hochberg counts and an exact test beside it.
 
-    {summary_lines(_summary, study.human.label)}
+    {summary_lines(_summary, study.human.label, validity=validity)}
 
     The table puts these next to the **paper-reported** counts (GPT-4o, the paper's
     participants). They are different models and different human data: compare the
     pattern across frameworks, not the numbers.
-    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side)),
+    """), validity.beside_paper(_side),
         mo.md(f"### Each gap beside its reference points (measured)\n\n{READING}"),
         mo.ui.table(_references, selection=None)])
     return (comparison,)

@@ -87,7 +87,7 @@ def _(run, study):
 
 
 @app.cell
-def _(run, study):
+def _(run, study, validity):
     _summary = stats.summarize(study.human.compare(run.measured))
     _side = summaries.beside_paper(_summary, study.human.label, ["baseline", "cot"])
     _references = study.human.references(run.measured, permutation_tests(run.measured, study.human.data))
@@ -99,12 +99,12 @@ def _(run, study):
     proportions with a pooled SE (exact-mode rates tested one-sample against the human
     count), at 5% without adjustment as in the paper, with an exact test beside it.
 
-    {summary_lines(_summary, study.human.label)}
+    {summary_lines(_summary, study.human.label, validity=validity)}
 
     Beside them, the **paper-reported** figures (GPT-4o-mini and others, the paper's
     participants, all 60 buckets): different models, human data and bucket counts, so
     compare the direction of the change from baseline to `cot`, not the numbers.
-    """), mo.ui.table(_side.round(3), selection=None, page_size=len(_side)),
+    """), validity.beside_paper(_side),
         mo.md(f"### Each gap beside its reference points (measured)\n\n{READING}"),
         mo.ui.table(_references, selection=None)])
     return

@@ -119,7 +119,7 @@ def _(evaluation, plan, study):
 
 
 @app.cell
-def _(evaluation, study):
+def _(evaluation, study, validity):
     summary = sft_eval.kind_summary(evaluation.rates, study.human.data, evaluation.people)
     mo.vstack([mo.md(f"""
     ## Base vs labels vs labels-50 vs explanations
@@ -132,7 +132,7 @@ def _(evaluation, study):
     paper's pooled two-sample test; 5% without adjustment, as in the paper. The
     **paper-reported** columns are GPT-4o against the paper's participants: different model,
     different people, different scenarios' share. Compare the pattern, not the numbers.
-    """), mo.ui.table(sft_eval.beside_paper(summary, study.human.label).round(3), selection=None),
+    """), validity.beside_paper(sft_eval.beside_paper(summary, study.human.label)),
         mo.md(f"### Each gap beside its reference points (measured, same held-out people)\n\n{READING}"),
         mo.ui.table(finetuning.references(evaluation, study.human, ("in-scenario", "base"), by="group",
                                           compared_as="in-scenario"), selection=None)])

@@ -116,7 +116,7 @@ def _(evaluation, study):
 
 
 @app.cell
-def _(evaluation, overall, study):
+def _(evaluation, overall, study, validity):
     _paper = reference.paper_reported().query("metric == 'mean_abs_diff' and agent == 'gpt-4o'").set_index("variant")["value"]
     _paper_by_split = {"in-scenario": _paper.get("sft_explanations"), "transfer": _paper.get("sft_transfer"), "base": _paper.get("baseline")}
     _table = overall.assign(**{"paper-reported GPT-4o": overall["split"].map(_paper_by_split)})
@@ -128,7 +128,7 @@ def _(evaluation, overall, study):
     model its gap over every measured bucket. Beside it the **paper-reported** GPT-4o figures
     (15.9% / 24.5% / 42.7%), which come from other models and other people.
     {finetuning.held_out_note(evaluation, transfer=True)}
-    """), mo.ui.table(_table.round(3), selection=None)])
+    """), validity.beside_paper(_table)])
     return
 
 
@@ -150,12 +150,13 @@ def _(evaluation, gaps, study):
 
 
 @app.cell
-def _(gaps):
+def _(gaps, validity):
     _paper = reference.paper_reported().query("metric == 'permutation_p'")[["scenario", "value", "source"]]
     _ours = gaps[gaps["split"] == "transfer"][["agent", "trained_on", "permutation_p", "permutations"]]
-    _table = _ours.merge(_paper.rename(columns={"scenario": "trained_on", "value": "paper-reported p (GPT-4o)"}), on="trained_on", how="left")
+    _table = _ours.merge(_paper.rename(columns={"scenario": "trained_on", "value": "paper-reported p (GPT-4o)",
+                                                "source": "paper-reported in"}), on="trained_on", how="left")
     mo.vstack([mo.md("**Permutation p-values beside the paper-reported ones** (the paper trained on five scenarios; "
-                     "its p is blank for a scenario it did not train on):"), mo.ui.table(_table, selection=None)])
+                     "its p is blank for a scenario it did not train on):"), validity.beside_paper(_table)])
     return
 
 

@@ -88,6 +88,12 @@ def validity_cards(page: str) -> list[tuple[str, str]]:
     return [(kind, text) for kind, text in callouts(page) if re.search(r"\): (not )?interpretable", text)]
 
 
+def apart_notes(page: str) -> list[tuple[str, str]]:
+    """The callouts that set the paper's figures apart from a not-interpretable run
+    (notebook.validity.Validity.beside_paper)."""
+    return [(kind, text) for kind, text in callouts(page) if text.startswith("Under the validity verdict")]
+
+
 def errors(page: str) -> list[str]:
     """Cells that raised, with what they raised (cells skipped below a mo.stop are not errors)."""
     return [f"{cell['id']}: {json.dumps(out)[:500]}" for cell, out in _outputs(page)

@@ -54,3 +54,31 @@ def test_notebooks_take_no_control_from_their_arguments_and_their_box(repo):
     assert runs.configure({**values, "control": True}, off).config.control is True, "the box decides"
     controls, _ = runs.run_controls(off)
     assert controls.value["control"] is False
+
+
+def side_table():
+    """summaries.beside_paper's shape: this run's rows, then the paper's, told apart by source."""
+    return pd.DataFrame({"source": ["this workspace vs human (x)", "paper-reported (the paper's participants)"],
+                         "model": ["m", "gpt-4o"], "variant": ["baseline", "baseline"], "mean_abs_diff": [0.3, 0.45]})
+
+
+def test_the_paper_stands_beside_an_interpretable_run_only():
+    good = assess(exact_table(), Thresholds())
+    assert good.comparable and good.paper_note() == "" and good.tag("m", "baseline") == ""
+    assert "Under the validity verdict" not in good.beside_paper(side_table()).text
+
+    low = assess(exact_table(mass=0.2), Thresholds())
+    assert not low.comparable
+    assert low.tag("m", "baseline") == " (validity: **not interpretable**: failed: low yes/no mass)"
+    assert low.paper_note().startswith("**Under the validity verdict:** **m** (`baseline`) is **not interpretable**")
+    apart = low.beside_paper(side_table()).text
+    assert "Under the validity verdict" in apart and apart.index("this workspace") < apart.index("Under the validity")
+
+
+def test_paper_columns_are_moved_apart_with_their_row_keys():
+    low = assess(exact_table(mass=0.2), Thresholds())
+    columns = pd.DataFrame({"model": ["SFT labels"], "significant (vs x)": ["5/6"],
+                            "paper-reported GPT-4o: significant": ["29/30"]})
+    shown = low.beside_paper(columns).text
+    assert shown.count("SFT labels") == 2 and "Under the validity verdict" in shown
+    assert assess(exact_table().iloc[0:0], Thresholds()).comparable is False  # nothing measured vouches for nothing

@@ -6,7 +6,7 @@ answers that state no decision."""
 from pathlib import Path
 
 import pytest
-from marimo_html import callouts, errors, export, images, output_text, rows_with, validity_cards
+from marimo_html import apart_notes, callouts, errors, export, images, output_text, rows_with, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMEWORKS = ["baseline", "consequentialist", "deontological", "virtue"]
@@ -19,8 +19,9 @@ def test_frameworks_notebook_exports_with_the_offline_model(tmp_path):
     text = output_text(page)
     assert errors(page) == []
     # The illustrative human data, then a validity card per framework; no error.
-    kinds = callouts(page)
+    kinds = [c for c in callouts(page) if c not in apart_notes(page)]
     assert kinds[0][0] == "warn" and kinds[1:] == validity_cards(page) and len(kinds) == 1 + len(FRAMEWORKS)
+    assert [kind for kind, _ in apart_notes(page)] == ["warn"]  # the paper's figures apart, and why
     # Four variants x two levels and the control, one forward pass each, all made by the real model here.
     assert "calls: 12 made, 0 cached, 0 failed" in text
     assert images(page) == 2  # Figure 2 and the significance heatmap

@@ -74,16 +74,20 @@ class HumanSide:
         return reference_table(measured, self.data, permutations)
 
 
-def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | None = None) -> str:
+def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | None = None,
+                  validity=None) -> str:
     """One markdown line per (model, variant) of stats.summarize: the mean absolute
     difference and the significant buckets by the paper's z-test (unadjusted, Holm,
     Benjamini-Hochberg) and by the exact test, which the stricter/laxer counts follow.
 
     permutations: level_permutation_test results by (model, variant), added where given.
+    validity: the run's notebook.validity.Validity; a not-interpretable agent's line
+    says so first.
     """
     lines = []
     for r in summary.itertuples():
-        line = (f"- **{r.model}**, `{r.variant}`: mean absolute difference from {human_label} "
+        tag = validity.tag(r.model, r.variant) if validity is not None else ""
+        line = (f"- **{r.model}**, `{r.variant}`{tag}: mean absolute difference from {human_label} "
                 f"**{r.mean_abs_diff:.1%}** over {r.buckets} buckets; significantly different in "
                 f"**{r.significant} of {r.buckets}** by the paper's z-test (Holm {r.significant_holm}, "
                 f"Benjamini-Hochberg {r.significant_fdr_bh}) and **{r.significant_exact} of {r.buckets}** "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers.exceptions import validity
+from helpers.exceptions import reference, validity
 from helpers.exceptions.validity import FAIL, PASS, Card, Thresholds
 
 _MARKS = {PASS: "pass", FAIL: "**fail**"}
@@ -41,6 +41,53 @@ class Validity:
     def interpretable(self, model: str, variant: str = "baseline") -> bool:
         found = self._card(model, variant)
         return bool(found and found.interpretable)
+
+    def tag(self, model: str, variant: str) -> str:
+        """" (validity: not interpretable: failed ...)" for a summary line; "" for an
+        interpretable agent or one without a card."""
+        found = self._card(model, variant)
+        if found is None or found.interpretable:
+            return ""
+        return f" (validity: **{found.verdict}**" + (f": {found.reasons()})" if found.reasons() else ")")
+
+    @property
+    def comparable(self) -> bool:
+        """Every agent of the run is interpretable: only then may the paper's figures
+        stand beside its comparison with people."""
+        return bool(self.cards) and all(c.interpretable for c in self.cards)
+
+    def paper_note(self) -> str:
+        """What a comparison cell says instead of quoting the paper beside a run with a
+        not-interpretable agent ("" when every agent is interpretable)."""
+        if self.comparable:
+            return ""
+        failing = [c for c in self.cards if not c.interpretable] or self.cards
+        names = ", ".join(f"**{c.model}** (`{c.variant}`)" for c in failing) or "no agent measured yet"
+        verb = "is" if len(failing) == 1 else "are"
+        return (f"**Under the validity verdict:** {names} {verb} **not interpretable** (see the validity card), "
+                "so the comparison with people above is computed for inspection only. The paper's figures "
+                "are shown apart below, not as a benchmark for these numbers.")
+
+    def beside_paper(self, table: pd.DataFrame):
+        """A table of this run's rows and the paper's: as one table when every agent is
+        interpretable; else this run's rows, then the paper's apart under paper_note.
+        The paper's part is its rows whose `source` is paper-reported, or its columns
+        named paper-reported (finetune.evaluation.beside_paper)."""
+        import marimo as mo
+
+        def shown(frame: pd.DataFrame):
+            return mo.ui.table(frame.round(3), selection=None, page_size=max(len(frame), 1))
+
+        if self.comparable:
+            return shown(table)
+        if "source" in table:
+            paper_rows = table["source"].astype(str).str.startswith(reference.LABEL)
+            ours, paper = table[~paper_rows], table[paper_rows]
+        else:
+            columns = [c for c in table.columns if str(c).startswith(reference.LABEL)]
+            keys = [c for c in ("model", "agent", "kind", "split", "trained_on") if c in table.columns]
+            ours, paper = table.drop(columns=columns), table[keys + columns]
+        return mo.vstack([shown(ours), mo.callout(mo.md(self.paper_note()), kind="warn"), shown(paper)])
 
     def lines(self) -> str:
         """Markdown bullets, one verdict per agent, for a comparison cell to quote."""
