@@ -48,8 +48,9 @@ def test_baseline_exports_with_the_offline_model(tmp_path):
     assert re.fullmatch(r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]", gap["mean |gap|"]) and gap["buckets"] == 60
     assert "tests ordering, not closeness" in text
     # The offline model is not interpretable, so its comparison says so and the paper's figures stand apart.
-    assert "local/smollm2-135m-instruct, baseline (validity: not interpretable: failed" in text
-    assert "Under the validity verdict: local/smollm2-135m-instruct (baseline) is not interpretable" in text
+    assert re.search(r"local/smollm2-135m-instruct\s*,\s*baseline\s*\(validity: not interpretable\s*: failed: "
+                     r"control ≈ level 1, flat levels, low yes/no mass\)", text)
+    assert re.search(r"Under the validity verdict: local/smollm2-135m-instruct\s*\(\s*baseline\s*\)\s*is not interpretable", text)
     assert "For reference, paper-reported" not in text
     top = sum(b["rate_top"] for b in buckets) / 60  # the likelier answer, beside the probability
     assert f"mean likelier answer {top:.3f} over 60 exact-mode buckets" in text
