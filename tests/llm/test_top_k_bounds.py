@@ -46,7 +46,7 @@ def test_a_logprob_that_is_not_a_number_is_a_malformed_reply():
 def run_exact(run_cli, server, tmp_path, name):
     out, responses = tmp_path / f"{name}.csv", tmp_path / f"{name}-answers.csv"
     code, stdout, err = run_cli("run", "--model", "openai/gpt-4o-mini", "--base-url", server.base_url,
-                                "--scenario", "grocery_prices", "--mode", "exact",
+                                "--scenario", "grocery_prices", "--mode", "exact", "--no-control",
                                 "--out", str(out), "--responses", str(responses))
     assert code == 0, err
     return stdout, pd.read_csv(out).set_index("level"), pd.read_csv(responses).set_index("level")
