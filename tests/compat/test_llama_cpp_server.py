@@ -58,7 +58,8 @@ def check_clean(proc, server: LlamaServer | None = None) -> None:
 
 
 def served_run(helpers_cli, server: LlamaServer, *args: str, base_url: str | None = None):
-    return helpers_cli("run", "--model", SERVED, "--base-url", base_url or server.base_url, *args)
+    # --no-control: these runs check the server's protocol, and their counts are of the chosen levels.
+    return helpers_cli("run", "--model", SERVED, "--base-url", base_url or server.base_url, "--no-control", *args)
 
 
 def answers_per_bucket(path, expected: int) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def p_yes(table: pd.DataFrame) -> pd.Series:
 def test_exact_mode_agrees_with_the_local_model(llama_server, helpers_cli, tmp_path):
     served = served_run(helpers_cli, llama_server, *EXACT_BUCKETS, "--responses", str(tmp_path / "served.csv"))
     check_clean(served, llama_server)
-    local = helpers_cli("run", "--model", LOCAL, *EXACT_BUCKETS, "--responses", str(tmp_path / "local.csv"))
+    local = helpers_cli("run", "--model", LOCAL, *EXACT_BUCKETS, "--no-control", "--responses", str(tmp_path / "local.csv"))
     check_clean(local)
     both = answers_per_bucket(tmp_path / "served.csv", 1).merge(
         answers_per_bucket(tmp_path / "local.csv", 1), on=["scenario", "level"], suffixes=("_served", "_local"))
@@ -151,7 +152,7 @@ def test_baseline_and_cot_in_one_run(llama_server, helpers_cli, tmp_path):
 
 def test_estimate_prints_its_table_and_sees_the_runs_answers(llama_server, helpers_cli):
     # Exact mode: the estimate's view of the cache is what is tested, not `n`.
-    before = helpers_cli("estimate", "--model", SERVED, "--base-url", llama_server.base_url, *TWO_BUCKETS)
+    before = helpers_cli("estimate", "--model", SERVED, "--base-url", llama_server.base_url, "--no-control", *TWO_BUCKETS)
     check_clean(before, llama_server)
     for row in ("answers needed", "already cached", "requests to make", "prompt tokens", "cost", "time"):
         assert re.search(rf"^{row}\s", before.stdout, re.M), before.stdout
@@ -159,7 +160,7 @@ def test_estimate_prints_its_table_and_sees_the_runs_answers(llama_server, helpe
     assert re.search(r"^already cached\s+0$", before.stdout, re.M), before.stdout
     run = served_run(helpers_cli, llama_server, *TWO_BUCKETS)
     check_clean(run, llama_server)
-    after = helpers_cli("estimate", "--model", SERVED, "--base-url", llama_server.base_url, *TWO_BUCKETS)
+    after = helpers_cli("estimate", "--model", SERVED, "--base-url", llama_server.base_url, "--no-control", *TWO_BUCKETS)
     check_clean(after, llama_server)
     # The estimate and the run name the served model's answers the same way.
     assert re.search(r"^already cached\s+2$", after.stdout, re.M), after.stdout

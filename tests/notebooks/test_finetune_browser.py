@@ -19,7 +19,7 @@ def test_fine_tuning_waits_for_the_button(tmp_path, models_dir):
         page = browser.new_page()
         page.goto(url)
         page.get_by_text("3 models are not trained yet").wait_for(timeout=90_000)
-        page.get_by_text("6 answers are not cached yet").wait_for(timeout=90_000)  # the base model's
+        page.get_by_text("7 answers are not cached yet").wait_for(timeout=90_000)  # the base model's, with the control
         assert not (tmp_path / "cache" / "adapters").exists()  # opening the notebook trained nothing
         page.get_by_role("button", name="Train the missing models and measure them").click()
         page.get_by_text("not trained yet").wait_for(state="detached", timeout=300_000)
