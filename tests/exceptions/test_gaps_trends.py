@@ -42,6 +42,17 @@ def test_reference_points_by_their_definitions():
     assert result.ci_low <= result.observed <= result.ci_high and result.resampled == "participants"
 
 
+def test_the_interval_holds_the_observed_gap_even_for_a_model_equal_to_the_sample():
+    # Percentiles of resampled gaps sit above a gap near 0 (the noise floor biases them
+    # upwards); shifting them by that bias corrects it, and nothing goes below 0.
+    humans = people()
+    observed = stats.human_counts(humans).set_index(["scenario", "level"])["human_rate"]
+    same = gaps.gap(exact_agent(observed.to_dict()), humans, draws=500)
+    assert same.observed == pytest.approx(0) and same.ci_low == 0 and same.ci_low <= same.observed <= same.ci_high
+    near = gaps.gap(exact_agent({k: min(1.0, v + 0.03) for k, v in observed.items()}), humans, draws=500)
+    assert near.ci_low <= near.observed <= near.ci_high
+
+
 def test_a_model_at_the_true_rates_scores_near_the_floor_and_a_flat_one_far_above():
     humans = people()
     truth = gaps.gap(exact_agent(TRUE), humans, draws=500)

@@ -34,6 +34,14 @@ def test_the_bound_never_exceeds_what_the_list_leaves():
     assert result["p_unlisted"] == pytest.approx(0.01)  # 1 - 0.99, below the 2nd token's 0.02
 
 
+def test_a_list_that_rounds_to_more_than_one_still_bounds_a_missing_word():
+    # A confident No and 19 near-zero tokens whose rounded probabilities sum past 1:
+    # the k-th value still bounds the missing Yes, so the rate is never exactly 1.
+    (result,) = parse_completion("yes_no", reply([("No", math.exp(-1e-7))] + [(f"w{i}", math.exp(-17)) for i in range(19)]),
+                                 1, "w")
+    assert result["p_unlisted"] == pytest.approx(math.exp(-17)) and result["p_unlisted"] > 0
+
+
 def test_a_logprob_that_is_not_a_number_is_a_malformed_reply():
     from helpers.llm.backends import CallFailed
 

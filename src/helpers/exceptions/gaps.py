@@ -8,7 +8,13 @@ A gap of 0.20 means little alone. Beside it:
 - a flat baseline: the gap of a model that refuses at the people's mean rate in
   every bucket, knowing nothing of scenarios or levels;
 - a bootstrap interval of the gap itself, resampling participants (whole people,
-  with all their answers) and, for sampled agents, the agent's answers too.
+  with all their answers) and, for sampled agents, the agent's answers too. A
+  resampled gap is biased upwards by about the noise floor (|x + noise| is larger
+  than |x| on average), so plain percentiles can sit wholly above the observed gap;
+  the interval is the percentile interval shifted by the bootstrap's estimate of
+  that bias (mean of the resampled gaps - observed), clipped at 0. Near the noise
+  floor any interval of a mean absolute difference is rough: read the gap against
+  the floor there, not the interval.
 
 Human data as individual responses (participant_id, scenario, level, decision)
 are resampled by participant; as counts or rates per bucket, binomially per bucket
@@ -95,9 +101,11 @@ def gap(model_rates: pd.DataFrame, human: pd.DataFrame, *, draws: int = DRAWS, s
     gaps = np.nanmean(np.abs(agent_drawn - people_drawn), axis=1)
     floor = np.nanmean(np.abs(people_drawn - people), axis=1)
     tail = 100 * (1 - confidence) / 2
-    low, high = np.nanpercentile(gaps, [tail, 100 - tail])
+    observed = float(np.abs(agent - people).mean())
+    bias = float(np.nanmean(gaps)) - observed
+    low, high = (max(0.0, float(q) - bias) for q in np.nanpercentile(gaps, [tail, 100 - tail]))
     flat_rate = float(people.mean())
-    return Gap(observed=float(np.abs(agent - people).mean()), ci_low=float(low), ci_high=float(high),
+    return Gap(observed=observed, ci_low=float(low), ci_high=float(high),
                noise_floor=float(np.nanmean(floor)), flat=float(np.abs(flat_rate - people).mean()),
                flat_rate=flat_rate, buckets=len(buckets), draws=draws,
                resampled=how + (" and the agent's answers" if agent_varies else ""))

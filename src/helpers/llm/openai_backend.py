@@ -184,8 +184,11 @@ def _yes_no(choice: dict, where: str) -> dict[str, Any]:
         elif word == "no":
             p_no += p
     # An unlisted token is no likelier than the least likely listed one (the list is the
-    # top k) nor than what the listed ones leave of 1; with nothing listed, anything goes.
-    unlisted = min(least, max(0.0, 1.0 - listed)) if candidates else 1.0
+    # top k) nor than what the listed ones leave of 1. Rounded logprobs can make the list
+    # sum to 1 or more: then only the k-th value bounds it (never 0, which would turn a
+    # bound into certainty and a test's p into 0). With nothing listed, anything goes.
+    left = 1.0 - listed
+    unlisted = (min(least, left) if left > 0 else least) if candidates else 1.0
     return {"p_yes": p_yes, "p_no": p_no, "top_k": len(candidates), "p_unlisted": unlisted}
 
 
