@@ -17,7 +17,9 @@ with app.setup:
     # turns of at most 48 tokens, at levels 1 and 6 (the two ends of every scenario,
     # where all the paper-reported human rates sit). Move the widgets, or pass
     # `-- --level 1,2,3,4,5,6 --samples 10 --reasoning-tokens 256`, for a fuller run.
-    # Measured (fresh call cache, `marimo export html`): 302 s and 439 s while the 2 cores
+    # The control (level 0) now runs too, a third level, so about 1.5x these times, which
+    # were measured before it existed and before `cot` became neutral (not re-measured):
+    # (fresh call cache, `marimo export html`): 302 s and 439 s while the 2 cores
     # were shared with other jobs (load average 5-6); the estimate cell predicts about 2 min idle.
     DEFAULTS = {"variant": "baseline,cot", "mode": "exact", "samples": 1, "level": "1,6",
                 "reasoning-tokens": 48, "max-tokens": 48, "examples": 1}

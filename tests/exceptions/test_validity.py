@@ -83,6 +83,15 @@ def test_low_yes_no_mass_fails_answer_quality():
     assert "mean yes/no mass 0.300" in card.checks[2].detail
 
 
+def test_buckets_with_no_readable_answer_count_against_answer_quality():
+    # Half the buckets answered with no yes/no mass at all: n = 0, no rate, mass 0.
+    table = exact_table(mass=0.9)
+    mute = table.index % 2 == 0
+    table.loc[mute, ["n", "invalid", "refusal_rate", "yes_no_mass"]] = [0, 1, np.nan, 0.0]
+    quality = validity.card(table, draws=DRAWS).checks[2]
+    assert quality.status == FAIL and f"over {len(table)} buckets" in quality.detail
+
+
 def test_the_offline_models_pattern_fails_all_three():
     # What issue 14 measured for the offline model, written as a synthetic table:
     # control as refused as level 1, flat levels, a third of the mass on yes/no.

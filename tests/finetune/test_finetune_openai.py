@@ -116,6 +116,15 @@ def test_polling_resumes_after_a_restart_without_paying_twice(fake_openai, tmp_p
     assert len(jobs_of(fake_openai)) == 1
 
 
+def test_a_job_recorded_before_illustrative_suffixes_is_not_paid_for_again(fake_openai, tmp_path):
+    path = dataset(tmp_path)
+    # Submitted by an older checkout: the same file with the user's suffix, no "illustrative" in it.
+    older = finetune_openai.submit(path, BASE, suffix="sft", base_url=fake_openai.base_url)
+    again = finetune_openai.submit(path, BASE, suffix="sft", base_url=fake_openai.base_url,
+                                   metadata={"illustrative": True})
+    assert again["job_id"] == older["job_id"] and len(jobs_of(fake_openai)) == 1
+
+
 def test_other_settings_are_a_new_job(fake_openai, tmp_path):
     path = dataset(tmp_path)
     first = finetune_openai.finetune(path, BASE, base_url=fake_openai.base_url, poll_seconds=0)

@@ -90,8 +90,9 @@ def main(args: argparse.Namespace) -> int:
     if data.split is not None:
         people = data.split
         print(f"{'participants':<16} {len(data.participants)} in the examples, drawn from {len(people.training)} "
-              f"training participants; {len(people.evaluation)} held out for in-scenario comparisons "
-              f"(split seed {people.seed}, train fraction {people.train_fraction:g})")
+              f"training participants; {len(people.evaluation)} held out (split seed {people.seed}, train fraction "
+              f"{people.train_fraction:g}; notebooks 04 and 05 compare in-scenario with those only, "
+              "other comparisons use every participant)")
     for warning in report.warnings:
         print(f"warning: {warning}")
     if spec.provider == "openai":

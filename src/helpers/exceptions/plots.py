@@ -38,7 +38,8 @@ CONTROL_LABEL = "control (no violation)"
 CONTROL_MARKER = {"marker": "D", "ms": 5, "mfc": "white", "mew": 1.3, "ls": "none"}
 # Variants in the order the paper introduces them; unknown ones follow, sorted.
 VARIANT_ORDER = ["baseline", "consequentialist", "deontological", "virtue", "cot", "cot_guided"]
-SIGNIFICANCE_NAMES = {"significant": "p < 0.05, unadjusted (as in the paper)",
+SIGNIFICANCE_NAMES = {"significant": "z-test p < 0.05, unadjusted (as in the paper)",
+                      "significant_exact": "exact test p < 0.05 (binomial or Fisher)",
                       "significant_holm": "significant after Holm adjustment",
                       "significant_fdr_bh": "significant after Benjamini-Hochberg"}
 

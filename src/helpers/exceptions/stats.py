@@ -386,12 +386,15 @@ def compare(model_rates: pd.DataFrame, human: pd.DataFrame, alpha: float = 0.05,
 
 
 def summarize(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, variant): buckets compared, significant (unadjusted and adjusted),
-    how many the model is stricter / laxer in, and the mean absolute difference."""
+    """Per (model, variant): buckets compared, how many of them were tested (a
+    one-answer bucket's likelier answer is compared, not tested), significant
+    (unadjusted and adjusted), how many the model is stricter / laxer in, and the
+    mean absolute difference."""
     adjusted = [c for c in comparison.columns if c.startswith("significant_")]
     groups = comparison.groupby(["model", "variant"], sort=False)
     out = groups.agg(
         buckets=("p", "size"),
+        tested=("p_exact", "count"),
         significant=("significant", "sum"),
         model_stricter=("direction", lambda d: (d == "model stricter").sum()),
         model_laxer=("direction", lambda d: (d == "model laxer").sum()),

@@ -306,23 +306,34 @@ def quality_check(rates: pd.DataFrame, thresholds: Thresholds) -> Check:
 
 # --- cards --------------------------------------------------------------------------
 
+def _answered(rates: pd.DataFrame) -> pd.DataFrame:
+    """Buckets with any answer back: a reading (n > 0) or only unreadable ones (invalid)."""
+    if "n" not in rates:
+        return rates
+    invalid = rates["invalid"].fillna(0) if "invalid" in rates else 0
+    return rates[(rates["n"] > 0) | (invalid > 0)]
+
+
 def card(rates: pd.DataFrame, thresholds: Thresholds = Thresholds(), **options) -> Card:
     """The card of one agent (one model and variant) from its measured buckets.
     options: trends.trend's (draws, seed)."""
+    # A bucket whose every answer was unreadable (no yes/no mass at all, or all invalid)
+    # has n = 0 and no rate, yet it is the worst evidence of answer quality: keep it there.
+    answered = _answered(rates)
     rates = rates[rates["n"] > 0] if "n" in rates else rates
-    pairs = rates[["model", "variant"]].drop_duplicates()
+    pairs = answered[["model", "variant"]].drop_duplicates()
     if len(pairs) != 1:
         raise ValueError("validity.card takes the buckets of exactly one agent (model and variant)")
     model, variant = pairs.iloc[0]
     measure = "sampled" if (rates["measure"] == "sampled").all() else "exact"
     checks = (control_check(rates, thresholds), sensitivity_check(rates, thresholds, **options),
-              quality_check(rates, thresholds))
+              quality_check(answered, thresholds))
     return Card(str(model), str(variant), measure, checks)
 
 
 def cards(rates: pd.DataFrame, thresholds: Thresholds = Thresholds(), **options) -> list[Card]:
     """A card per agent (model, variant) with measured buckets, in the table's order."""
-    measured = rates[rates["n"] > 0] if "n" in rates else rates
+    measured = _answered(rates)
     return [card(part, thresholds, **options)
             for _, part in measured.groupby(["model", "variant"], sort=False)]
 

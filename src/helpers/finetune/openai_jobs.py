@@ -144,14 +144,15 @@ def submit(path: str | Path, base: str, *, hyperparameters: dict[str, Any] | Non
     """
     if not base.startswith("openai/"):
         raise UserError(f"{base}: OpenAI fine-tuning needs an openai/ base model; local models use helpers.finetune.lora")
+    asked = suffix  # a job recorded before illustrative suffixes existed carries this one
     suffix = illustrative_suffix(suffix) if (metadata or {}).get("illustrative") else suffix
     spec = parse_model(base, base_url)
     hyper = _check_hyperparameters(hyperparameters)
     epochs = hyper.get("n_epochs")
     report = sft.validate(path, spec.name, epochs=epochs if isinstance(epochs, int) else None)
     for record in reversed(job_records()):
-        if not _same_request(record, spec, report.sha256, hyper, suffix):
-            continue
+        if not any(_same_request(record, spec, report.sha256, hyper, s) for s in {suffix, asked}):
+            continue  # a paid job for this very file is found under either suffix, never paid twice
         if record["status"] not in ("failed", "cancelled"):
             if progress:
                 progress(f"resuming job {record['job_id']} ({record['status']}) for this file")

@@ -92,6 +92,9 @@ def summary_lines(summary: pd.DataFrame, human_label: str, permutations: dict | 
                 f"**{r.significant} of {r.buckets}** by the paper's z-test (Holm {r.significant_holm}, "
                 f"Benjamini-Hochberg {r.significant_fdr_bh}) and **{r.significant_exact} of {r.buckets}** "
                 f"by the exact test ({r.model_stricter} stricter, {r.model_laxer} laxer)")
+        untested = r.buckets - getattr(r, "tested", r.buckets)
+        if untested:
+            line += f"; {untested} of the {r.buckets} not tested (counted as not significant)"
         if permutations is not None:
             test = permutations.get((r.model, r.variant))
             line += (f"; level-permutation test p = {test.p_value:.3f} ({test.permutations} permutations)"
