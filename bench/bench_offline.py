@@ -32,8 +32,8 @@ def timed(label: str, fn):
 
 def main() -> None:
     all_scenarios = scenarios.load_scenarios()
-    timed("first use: GGUF -> fp32 conversion + load", lambda: local_model.LocalModel("smollm2-135m-instruct"))
-    timed("later load from cache/models", lambda: local_model.LocalModel("smollm2-135m-instruct"))
+    timed("first use: GGUF -> fp32 conversion + load", lambda: local_model.LocalModel(*local_model.load_weights("smollm2-135m-instruct")))
+    timed("later load from cache/models", lambda: local_model.LocalModel(*local_model.load_weights("smollm2-135m-instruct")))
     exact = experiment.RunConfig(mode="exact")
     _, secs = timed("exact mode, 60 buckets (all scenarios)", lambda: experiment.run(exact, all_scenarios))
     print(f"{'  per bucket':<48} {secs / 60 * 1000:8.0f} ms")

@@ -22,16 +22,15 @@ import os
 import re
 import shutil
 import sys
-import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from helpers import paths
 from helpers.errors import UserError
+from helpers.llm.local_inference import LocalModel
 
 # The weights must never be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -173,72 +172,6 @@ def checkpoint_dir(name: str) -> Path:
     return target
 
 
-class LocalModel:
-    """A loaded local model with the two measurements the workspace needs."""
-
-    def __init__(self, name: str):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        _quiet_transformers()
-        check_name(name)
-        self.name = name
-        base, adapter = split_name(name)
-        folder = checkpoint_dir(base)
-        self.weights_sha256 = json.loads((folder / "source.json").read_text())["sha256"]
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-        if adapter is not None:
-            from peft import PeftModel
-
-            # Merging makes each answer as fast as the base model's; this copy
-            # of the weights belongs to the adapted model alone.
-            with warnings.catch_warnings():  # peft asks transformers about a renamed attribute
-                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-                model = PeftModel.from_pretrained(model, str(adapter_path(adapter))).merge_and_unload()
-        self.model = model.eval()
-        self._torch = torch
-        # Sampling seeds the global torch RNG; one call at a time keeps that honest.
-        self._lock = threading.Lock()
-        vocab = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
-        words = [v.strip().lower() for v in vocab]
-        self.yes_ids = [i for i, w in enumerate(words) if w == "yes"]
-        self.no_ids = [i for i, w in enumerate(words) if w == "no"]
-
-    def _encode(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        return self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-
-    def yes_no(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        """P(yes) and P(no) of the answer's first token, summed over casings/spacings.
-        The whole vocabulary is read, so no token is left unlisted (p_unlisted = 0):
-        unlike an endpoint's top-k logprobs, there is nothing to bound."""
-        inputs = self._encode(messages)
-        with self._lock, self._torch.no_grad():
-            probs = self.model(**inputs).logits[0, -1].float().softmax(-1)
-        p_yes = float(probs[self.yes_ids].sum())
-        p_no = float(probs[self.no_ids].sum())
-        return {"p_yes": p_yes, "p_no": p_no, "p_unlisted": 0.0, "prompt_tokens": int(inputs["input_ids"].shape[1]),
-                "completion_tokens": 0}
-
-    def generate(self, messages: list[dict[str, str]], *, temperature: float,
-                 max_tokens: int, seed: int, top_p: float = 1.0, top_k: int = 0) -> dict[str, Any]:
-        """One sampled answer; the seed makes a given sample reproducible.
-        Temperature 0 is greedy decoding."""
-        inputs = self._encode(messages)
-        prompt_len = int(inputs["input_ids"].shape[1])
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k} \
-            if temperature > 0 else {"do_sample": False}
-        with self._lock, self._torch.no_grad():
-            self._torch.manual_seed(seed)
-            out = self.model.generate(**inputs, max_new_tokens=max_tokens,
-                                      pad_token_id=self.tokenizer.eos_token_id, **sampling)
-        new = out[0, prompt_len:]
-        return {"text": self.tokenizer.decode(new, skip_special_tokens=True).strip(),
-                "prompt_tokens": prompt_len, "completion_tokens": int(new.shape[0])}
-
-
 def load_tokenizer(name: str = DEFAULT_LOCAL):
     """Only the tokenizer (for token counts), without loading the weights. An
     adapter does not change it, so an adapted model uses its base's."""
@@ -264,4 +197,28 @@ def load(name: str = DEFAULT_LOCAL) -> LocalModel:
 # last few loaded bounds memory when a notebook compares many adapters.
 @lru_cache(maxsize=3)
 def _load(name: str, models_dir: str, adapters_dir: str) -> LocalModel:
-    return LocalModel(name)
+    return LocalModel(*load_weights(name))
+
+
+def load_weights(name: str):
+    """(name, causal LM in eval mode, tokenizer, weights hash) of a local model name,
+    an adapter merged in when it names one."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _quiet_transformers()
+    check_name(name)
+    base, adapter = split_name(name)
+    folder = checkpoint_dir(base)
+    weights_sha256 = json.loads((folder / "source.json").read_text())["sha256"]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    if adapter is not None:
+        from peft import PeftModel
+
+        # Merging makes each answer as fast as the base model's; this copy
+        # of the weights belongs to the adapted model alone.
+        with warnings.catch_warnings():  # peft asks transformers about a renamed attribute
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            model = PeftModel.from_pretrained(model, str(adapter_path(adapter))).merge_and_unload()
+    return name, model.eval(), tokenizer, weights_sha256
