@@ -142,7 +142,7 @@ def adapter_id(data: bytes, base: str, settings: LoraSettings) -> str:
     weights = local_model.gguf_path(name)
     from helpers.llm.naming import file_sha256
 
-    payload = {"schema": TRAINING_SCHEMA, "base": name, "weights": file_sha256(weights),
+    payload = {"schema": TRAINING_SCHEMA, "base": name, "weights": local_model.weights_sha256(name),
                "data": hashlib.sha256(data).hexdigest(), "settings": asdict(settings)}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -26,6 +26,7 @@ from typing import Any
 
 from helpers import paths
 from helpers.errors import ConfigError, UserError
+from helpers.llm import local_registry
 from helpers.llm.naming import base_of
 
 TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
@@ -139,9 +140,12 @@ def load_rules(path: str | Path | None = None) -> Rules:
         return Rules(DEFAULTS, {}, None, str(path))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"openai", "defaults", "models"})
+    unknown = sorted(set(data) - {"openai", "defaults", "models", "local"})
     if unknown:
-        raise ConfigError(f"{path}: unknown table `{unknown[0]}`; use [openai], [defaults] and [models.\"PATTERN\"]")
+        raise ConfigError(f"{path}: unknown table `{unknown[0]}`; use [openai], [defaults], [models.\"PATTERN\"] "
+                          "and [local.NAME]")
+    # Local model names live in the same file; a mistake there fails here too, before a run.
+    local_registry.parse_tables(data.get("local", {}), path)
     openai = data.get("openai", {})
     extra = sorted(set(openai) - {"fine_tuning_ends"}) if isinstance(openai, dict) else ["(not a table)"]
     if extra:

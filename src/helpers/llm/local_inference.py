@@ -11,10 +11,11 @@ from typing import Any
 class LocalModel:
     """A loaded local model with the two measurements the workspace needs."""
 
-    def __init__(self, name: str, model, tokenizer, weights_sha256: str):
+    def __init__(self, name: str, model, tokenizer, weights_sha256: str, *, placement=None):
         import torch
 
         self.name = name
+        self.placement = placement  # devices.Placement the model was loaded with (None: not said)
         self.model = model
         self.tokenizer = tokenizer
         self.weights_sha256 = weights_sha256

@@ -1,7 +1,9 @@
 """One way to name every model, `provider/model`, and what identifies its answers.
 
 - `local/smollm2-135m-instruct`: the offline default (see local_model.py).
-- `local/smollm2-135m-instruct+<adapter>`: the same with a LoRA adapter trained
+- `local/<name>`: a model named in models.toml's [local.<name>] tables.
+- `local/path:<dir or file.gguf>`: a transformers model directory or a GGUF file.
+- `local/<any of these>+<adapter>`: the same with a LoRA adapter trained
   by helpers.finetune.lora (an adapter id is a content hash of its data and settings).
 - `openai/<model>`: the OpenAI API, or any server that speaks its protocol
   (vLLM, Ollama, llama.cpp) when a base URL is given with --base-url or
@@ -10,14 +12,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlsplit
 
 from helpers.errors import UserError
-from helpers.llm import local_model
+from helpers.llm import devices, file_hashes, local_model
 
 OPENAI_URL = "https://api.openai.com/v1"
 PROVIDERS = ("local", "openai")
@@ -67,27 +67,35 @@ def parse_model(name: str, base_url: str | None = None) -> ModelSpec:
     return ModelSpec(provider, model, url)
 
 
-@cache
-def _file_sha256(path: str, size: int, mtime: float) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def file_sha256(path) -> str:
-    """SHA-256 of a file, computed once per (path, size, mtime) in a process."""
-    stat = os.stat(path)
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime)
+    """SHA-256 of a file, computed once per (path, size, mtime, inode) and remembered
+    across processes (file_hashes.py)."""
+    return file_hashes.sha256(path)
 
 
 def identity(spec: ModelSpec) -> dict[str, str]:
-    """What identifies a model's outputs in cache keys (never the API key)."""
+    """What identifies a model's outputs in cache keys (never the API key).
+
+    A local model: its name (for a model by path, only the word "path": its content
+    identifies it, wherever it lies), the content hash of its base weights (the GGUF
+    file's SHA-256, or a directory's weight, config, tokenizer and template files:
+    local_model.directory_sha256), the adapter's weights if any, and the dtype when
+    it is not fp32 (bf16 and fp16 round differently enough to change answers). The
+    device is not part of it: the same fp32 weights give the same answers on a CPU
+    and on a GPU up to float rounding (their kernels add in other orders), which
+    only rarely flips a sampled token; keeping it out lets a GPU run reuse (and
+    extend) what the CPU measured. Default CPU fp32 keys are the ones they always were.
+    """
     if spec.provider == "local":
-        found = {"provider": "local", "model": spec.model,
-                 "weights": file_sha256(local_model.gguf_path(spec.model))}
+        found = {"provider": "local", "model": local_model.identity_name(spec.model),
+                 "weights": local_model.weights_sha256(spec.model)}
         adapter = local_model.split_name(spec.model)[1]
         if adapter is not None:
             # The id already hashes data and settings; hashing the trained weights
             # too keeps a retrained adapter that came out differently apart.
             found["adapter"] = file_sha256(local_model.adapter_path(adapter) / local_model.ADAPTER_WEIGHTS)
+        dtype = devices.placement().dtype
+        if dtype != "fp32":
+            found["dtype"] = dtype
         return found
     return {"provider": "openai", "endpoint": spec.base_url or OPENAI_URL, "model": spec.model}
