@@ -13,6 +13,7 @@ Every problem with the arguments or the input files is one line on stderr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from helpers.cli import archive, finetune, games, run
@@ -35,12 +36,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _placement(args: argparse.Namespace):
+    """--device/--dtype hold for the whole command, so cache identities and loading
+    agree (devices.chosen); without them nothing changes and no torch is imported."""
+    device, dtype = getattr(args, "device", None), getattr(args, "dtype", None)
+    if device is None and dtype is None:
+        return contextlib.nullcontext()
+    from helpers.llm import devices
+
+    return devices.chosen(device, dtype)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"run": run.cmd_run, "estimate": run.cmd_estimate, "games": games.main,
                     "finetune": finetune.main, "archive": archive.main}
-        return commands[args.command](args)
+        with _placement(args):
+            return commands[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

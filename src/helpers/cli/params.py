@@ -23,6 +23,7 @@ from helpers.finetune.split import TRAIN_FRACTION as DEFAULT_TRAIN_FRACTION
 from helpers.finetune.lora import LoraSettings
 from helpers.llm import DEFAULT_MODEL
 from helpers.llm.capabilities import EFFORTS, parse_override
+from helpers.llm.devices import DEVICES, DTYPES
 from helpers.llm.units import REASONING_BUDGET
 
 MAX_COUNT = 100_000  # answers per bucket or setting, examples per data set: a stated cap
@@ -54,6 +55,11 @@ REASONING_BUDGET = Option("reasoning-budget", "int", "tokens an openai/ reasonin
 CAPABILITY = Option("capability", "str", "override models.toml for this run's openai/ models, repeatable, e.g. "
                     "token_limit=max_completion_tokens or logprobs=no", default=(), repeat=True,
                     metavar="KEY=VALUE", dest="capabilities")
+DEVICE = Option("device", "choice", "where local/ models run; auto: cuda if torch sees a GPU, else cpu "
+                "(default EXCEPTIONS_DEVICE, else auto)", choices=DEVICES)
+DTYPE = Option("dtype", "choice", "precision of local/ models; auto: bf16 on a GPU (fp16 where it has no bf16), "
+               "fp32 on the CPU; all but fp32 go into the cache key (default EXCEPTIONS_DTYPE, else auto)",
+               choices=DTYPES)
 MAX_COST = Option("max-cost", "float", "refuse to start if the run could cost more than D dollars, "
                   "every answer max-tokens long; no limit if not given", low=0, metavar="D")
 
@@ -157,18 +163,18 @@ SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, lo
 # -- which entry point takes which (in --help order) ----------------------------------
 RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
                     REASONING_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY, SCENARIOS, SCENARIO, LEVEL,
-                    NO_CONTROL, BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH)
+                    NO_CONTROL, BASE_URL, RPM, TPM, CONCURRENCY, RETRIES, TIMEOUT, BATCH, DEVICE, DTYPE)
 RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
 # An export takes the run's options, so the run's command line selects its answers
 # (the pacing options among them change nothing: no call is made).
 ARCHIVE_EXPORT = RUN_AND_ESTIMATE + (ARCHIVE_OUT,)
 FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, SPLIT_SEED, TRAIN_FRACTION, BASE, DRY_RUN,
-                DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS)
+                DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS, DEVICE, DTYPE)
 GAMES_COMMON = (GAMES_FILE, GAME)
 GAMES_OPTIMAL = (KAPPAS,)
 GAMES_SYNTH = (AGENT_KAPPA, SYNTH_SIZE, SEED, LABELS_ONLY, TIES, SYNTH_OUT)
 GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY,
-             BASE_URL, CHECK_KAPPA, ANSWERS_OUT)
+             BASE_URL, CHECK_KAPPA, ANSWERS_OUT, DEVICE, DTYPE)
 
 # The notebooks keep their own defaults where a click should be cheap: a $5 spending
 # guard on by default, and the notebook's own choice of variants. Notebooks 07-08

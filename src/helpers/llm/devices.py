@@ -11,7 +11,9 @@ one-line error, never a silent fallback.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from helpers.errors import UserError
@@ -46,25 +48,51 @@ def cuda_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
-def _requested(env: str, allowed: tuple[str, ...], given: str | None) -> str:
-    value = (given if given is not None else os.environ.get(env, "auto")).strip().lower() or "auto"
+def _requested(env: str, flag: str, allowed: tuple[str, ...], given: str | None) -> tuple[str, str]:
+    """(the value asked for, how the user asked: `--device cuda` or `EXCEPTIONS_DEVICE=cuda`)."""
+    raw = given if given is not None else os.environ.get(env, "auto")
+    value = raw.strip().lower() or "auto"
+    source = f"{flag} {value}" if given is not None else f"{env}={value}"
     if value not in allowed:
-        source = env if given is None else "the device option"
-        raise UserError(f"{source} is '{value}'; use one of {', '.join(allowed)}")
-    return value
+        raise UserError(f"{source}: use one of {', '.join(allowed)}")
+    return value, source
 
 
 def placement(device: str | None = None, dtype: str | None = None) -> Placement:
     """The device and dtype local models use here (arguments win over the environment)."""
-    chosen = _requested(DEVICE_ENV, DEVICES, device)
+    chosen, asked = _requested(DEVICE_ENV, "--device", DEVICES, device)
     if chosen == "auto":
         chosen = "cuda" if cuda_available() else "cpu"
     elif chosen == "cuda" and not cuda_available():
-        raise UserError(f"{DEVICE_ENV}=cuda, but torch sees no CUDA GPU here; "
-                        "unset it (or set cpu) to run on the CPU")
-    precision = _requested(DTYPE_ENV, DTYPES, dtype)
+        raise UserError(f"{asked}, but torch sees no CUDA GPU here; use cpu (or auto) to run on the CPU")
+    precision, asked = _requested(DTYPE_ENV, "--dtype", DTYPES, dtype)
     if precision == "auto":
         precision = ("bf16" if cuda_bf16() else "fp16") if chosen == "cuda" else "fp32"
     elif precision == "fp16" and chosen == "cpu":
-        raise UserError(f"{DTYPE_ENV}=fp16 is for GPUs; on the CPU use fp32 or bf16")
+        raise UserError(f"{asked} is for GPUs; on the CPU use fp32 or bf16")
+    elif precision == "bf16" and chosen == "cuda" and not cuda_bf16():
+        raise UserError(f"{asked}, but this GPU does not compute bf16; use fp16 (or auto)")
     return Placement(chosen, precision)
+
+
+@contextlib.contextmanager
+def chosen(device: str | None = None, dtype: str | None = None) -> Iterator[Placement]:
+    """Within the block, local models load on this device and dtype (the command line's
+    --device and --dtype). They are checked at once (one-line errors) and set as
+    EXCEPTIONS_DEVICE / EXCEPTIONS_DTYPE, so that everything that asks placement(),
+    cache identities included, and any child process, agree; the environment is
+    restored afterwards."""
+    found = placement(device, dtype)
+    saved = {env: os.environ.get(env) for env in (DEVICE_ENV, DTYPE_ENV)}
+    try:
+        if device is not None:
+            os.environ[DEVICE_ENV] = device
+        if dtype is not None:
+            os.environ[DTYPE_ENV] = dtype
+        yield found
+    finally:
+        for env, value in saved.items():
+            if value is None:
+                os.environ.pop(env, None)
+            else:
+                os.environ[env] = value
