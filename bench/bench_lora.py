@@ -39,10 +39,14 @@ def main() -> None:
     parser.add_argument("--kind", default="explanations", choices=sft.KINDS)
     parser.add_argument("--scenario", default="grocery_prices")
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
-    parser.add_argument("--top-layers", type=int, default=lora.LoraSettings.top_layers,
-                        help="adapt only the last N layers; 0 = all (default: the library default)")
+    parser.add_argument("--top-layers", default=lora.LoraSettings.top_layers,
+                        type=lambda t: t if t in (lora.HALF, "all") else int(t),
+                        help="adapt only the last N layers, half or all; 0 = all (default: the library default, half)")
+    parser.add_argument("--gradient-checkpointing", default="auto", choices=lora.CHECKPOINTING,
+                        help="recompute activations in the backward pass (auto: for models of 1B parameters and up)")
     args = parser.parse_args()
-    options = {"precision": args.precision, "top_layers": args.top_layers or None}
+    options = {"precision": args.precision, "top_layers": args.top_layers or None,
+               "gradient_checkpointing": args.gradient_checkpointing}
     import torch
 
     local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)  # convert first if needed; not timed
@@ -71,7 +75,8 @@ def main() -> None:
          f"{train_cpu / train_wall:.2f} cores busy on average"),
         (f"  optimiser steps (batch {result.settings.batch_size}, {result.settings.epochs} epochs, "
          f"{result.settings.precision}, {f'last {result.settings.top_layers}' if result.settings.top_layers else 'all'}"
-         " layers)", f"{result.steps}",
+         f" layers, {result.meta['device']}, checkpointing {'on' if result.meta['gradient_checkpointing'] else 'off'})",
+         f"{result.steps}",
          f"{result.seconds / result.steps:.2f} s per step"),
         ("  tokens through the model (all epochs)", f"{tokens}",
          f"{result.seconds / tokens * 1000:.2f} s per 1k tokens"),

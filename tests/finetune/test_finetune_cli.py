@@ -21,6 +21,11 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
     assert entry["provider"] == "local" and entry["illustrative"] and entry["scenarios"] == ["grocery_prices"]
     assert entry["size"] == 2 and entry["seed"] == 3 and entry["kind"] == "explanations"
     assert entry["split_seed"] == 0 and entry["train_fraction"] == 0.5 and entry["evaluation_participants"] == 151
+    # How to serve it with vLLM: its base's converted checkpoint, the adapter's folder.
+    (serve,) = [line for line in out.splitlines() if line.startswith("vLLM")]
+    adapter = name.split("+")[1]
+    assert f"--lora-modules {adapter}=" in serve and serve.endswith("--max-lora-rank 8")
+    assert "vllm serve " in serve and "smollm2-135m-instruct --enable-lora" in serve
     code, out, err = run_cli("run", "--model", name, "--scenario", "grocery_prices")
     assert code == 0, err
     assert out.strip().splitlines()[-1] == "calls: 7 made, 0 cached, 0 failed"  # the control and 6 levels
@@ -33,6 +38,12 @@ def test_cli_trains_a_local_model_and_prints_its_name_last(run_cli, repo):
 @pytest.mark.parametrize("argv, message", [
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--size", "5000"], "asked for 5000 examples"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--rank", "4"], "apply to local bases"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--target-modules", "q_proj"], "apply to local bases"),
+    (["--kind", "labels", "--base", "openai/gpt-4o", "--gradient-checkpointing", "on"], "apply to local bases"),
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--top-layers", "x", "--dry-run"],
+     "--top-layers x: give a number of layers (1 or more), half or all"),
+    (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--gradient-checkpointing", "yes"],
+     "--gradient-checkpointing must be one of auto, on, off"),
     (["--kind", "labels", "--base", "local/smollm2-135m-instruct", "--scenario", "nope"], "nope"),
     (["--kind", "stories", "--base", "local/smollm2-135m-instruct"], "--kind must be one of labels, labels-50, explanations, got 'stories'"),
     (["--kind", "labels", "--base", "openai/gpt-4o", "--train-fraction", "1"], "--train-fraction must be a number above 0 and at most 0.99, got 1"),
@@ -134,3 +145,23 @@ def test_cli_jsonl_excludes_the_human_data_options(run_cli, tmp_path):
     data.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\n')
     code, _, err = run_cli("finetune", "--jsonl", str(data), "--kind", "labels", "--base", "openai/gpt-4o")
     assert code == 2 and "drop --human, --kind, --scenario, --size and --out" in err
+
+
+@pytest.mark.slow
+def test_cli_dry_run_says_which_layers_lora_adapts(run_cli):
+    base = ["finetune", "--kind", "explanations", "--scenario", "grocery_prices", "--size", "2", "--base", BASE,
+            "--dry-run"]
+    code, out, err = run_cli(*base)
+    assert code == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("LoRA")]
+    assert line.startswith("LoRA             rank 8 on q_proj, k_proj, v_proj, o_proj of the last 15 layers; cpu, ")
+    assert line.endswith("gradient checkpointing off") and "two CPU cores" in out
+    code, out, err = run_cli(*base, "--target-modules", "all-linear", "--top-layers", "all",
+                             "--gradient-checkpointing", "on")
+    assert code == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("LoRA")]
+    assert "gate_proj, up_proj, down_proj of every layer" in line and line.endswith("gradient checkpointing on")
+    code, _, err = run_cli(*base, "--target-modules", "qkv")
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "error: target module 'qkv' is not a linear layer of LlamaForCausalLM (its blocks' linear layers: "
+        "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)")

@@ -77,6 +77,7 @@ def test_a_few_real_steps_change_the_answers_and_the_second_call_trains_nothing(
     assert second.cached and second.model_name == result.model_name and second.losses == result.losses
 
 
+@pytest.mark.slow  # the settings resolve against the model's checkpoint (converted once per session)
 def test_adapter_ids_hash_data_and_settings(repo, tmp_path):
     data = yes_dataset(repo, tmp_path / "a.jsonl").read_bytes()
     plain = lora.adapter_id(data, BASE, lora.LoraSettings())

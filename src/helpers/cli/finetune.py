@@ -25,7 +25,8 @@ from helpers.cli.option import add_options
 from helpers.cli.params import FINETUNE_CLI
 from helpers.errors import UserError
 from helpers.finetune import datasets as sft
-from helpers.finetune import lora
+from helpers.finetune import lora, targets
+from helpers.finetune import vllm as vllm_layout
 from helpers.finetune import ILLUSTRATIVE, prepare_dataset, prepared_dataset, train_local
 from helpers.finetune.split import split_participants
 
@@ -36,10 +37,36 @@ def add_parser(commands) -> None:
     add_options(cmd, FINETUNE_CLI)
 
 
+LOCAL_ONLY = ("learning_rate", "rank", "max_steps", "target_modules", "top_layers", "gradient_checkpointing")
+
+
+def _top_layers(text: str | None) -> int | str | None:
+    if text is None or text in (lora.HALF, "all"):
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise UserError(f"--top-layers {text}: give a number of layers (1 or more), half or all")
+
+
 def _local_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """LoRA settings given on the command line (LoraSettings fields)."""
     chosen = {"epochs": args.epochs, "learning_rate": args.learning_rate, "rank": args.rank,
-              "max_steps": args.max_steps}
+              "max_steps": args.max_steps, "top_layers": _top_layers(args.top_layers),
+              "target_modules": None if args.target_modules is None else targets.parse(args.target_modules)}
     return {k: v for k, v in chosen.items() if v is not None}
+
+
+def _vllm_note(result: lora.AdapterResult) -> None:
+    """How to serve the adapter with vLLM (docs/vllm-lora.md), or why it cannot be."""
+    from helpers.llm import local_model
+
+    problems = vllm_layout.check_vllm_layout(result.path)
+    if problems:
+        print(f"note: vLLM would not serve this adapter: {problems[0]}")
+        return
+    # Serve the weights it was trained on: the base's converted checkpoint, not a hub copy.
+    base = local_model.checkpoint_dir(result.meta["base"])
+    print(f"{'vLLM':<16} {vllm_layout.serve_command(result.path, base, result.adapter_id)}")
 
 
 def _say(message: str) -> None:
@@ -53,9 +80,9 @@ def main(args: argparse.Namespace) -> int:
     from helpers.llm import OPENAI_URL, parse_model
 
     spec = parse_model(args.base, args.base_url)
-    if spec.provider == "openai" and (args.learning_rate or args.rank or args.max_steps):
-        raise UserError("--learning-rate, --rank and --max-steps apply to local bases; "
-                        "OpenAI takes --epochs only here")
+    if spec.provider == "openai" and any(getattr(args, key) is not None for key in LOCAL_ONLY):
+        raise UserError("--learning-rate, --rank, --max-steps, --target-modules, --top-layers and "
+                        "--gradient-checkpointing apply to local bases; OpenAI takes --epochs only here")
     if args.jsonl is not None:
         data = prepared_dataset(args.jsonl, args.seed)
         if args.scenario_ids or any(v is not None for v in (args.human, args.kind, args.size, args.out)):
@@ -77,12 +104,18 @@ def main(args: argparse.Namespace) -> int:
                                size=args.size, seed=args.seed, out=args.out, split=people)
     label = data.human_label
     if spec.provider == "local":
-        settings = lora.LoraSettings(**{**_local_settings(args), "seed": args.seed})
+        settings = lora.resolve(lora.LoraSettings(**{**_local_settings(args), "seed": args.seed}), spec.name)
+        run = lora.plan(lora.layout(spec.name), args.gradient_checkpointing or "auto")
         report = sft.validate(data.path, spec.name, epochs=settings.epochs)
         steps = lora.planned_steps(report.examples, settings)
         print(report.table())
-        print(f"{'optimiser steps':<16} {steps} (batch {settings.batch_size}); "
-              f"about {lora.estimated_time(steps)} on two CPU cores (idle to busy)")
+        # The time per step was measured for the offline model on two CPU cores only.
+        when = (f"about {lora.estimated_time(steps)} on two CPU cores (idle to busy)"
+                if spec.name == lora.DEFAULT_BASE and run.device == "cpu" else "time not estimated for this model")
+        print(f"{'optimiser steps':<16} {steps} (batch {settings.batch_size}); {when}")
+        layers = "every layer" if settings.top_layers is None else f"the last {settings.top_layers} layers"
+        print(f"{'LoRA':<16} rank {settings.rank} on {', '.join(settings.target_modules)} of {layers}; "
+              f"{run.device}, {settings.precision}, gradient checkpointing {'on' if run.checkpointing else 'off'}")
     else:
         report = sft.validate(data.path, spec.name, epochs=args.epochs)
         print(report.table())
@@ -107,10 +140,12 @@ def main(args: argparse.Namespace) -> int:
         print("dry run: nothing was uploaded or trained")
         return 0
     if spec.provider == "local":
-        result = train_local(data, base=spec.name, progress=lora.print_progress, **_local_settings(args))
+        result = train_local(data, base=spec.name, progress=lora.print_progress,
+                             gradient_checkpointing=args.gradient_checkpointing or "auto", **_local_settings(args))
         how = "found in the cache, not retrained" if result.cached else f"trained in {result.seconds:.0f} s"
         print(f"adapter {result.adapter_id}: {how}; loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} "
               f"over {result.steps} steps")
+        _vllm_note(result)
         print(result.model_name)
         return 0
     hyper = {"n_epochs": args.epochs} if args.epochs else None

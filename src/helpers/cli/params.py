@@ -99,8 +99,9 @@ MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.c
 
 # -- fine-tuning ----------------------------------------------------------------------
 SEED = Option("seed", "int", "random seed of the data draw and of training", default=0, low=0, high=MAX_SEED)
-BASE = Option("base", "str", "local/smollm2-135m-instruct (LoRA on the CPU) or openai/<model> (OpenAI's service, "
-              "no new jobs after models.toml's fine_tuning_ends)",
+BASE = Option("base", "str", "local/<model>, e.g. local/smollm2-135m-instruct (LoRA on this machine: a GPU if torch "
+              "sees one, else the CPU), or openai/<model> (OpenAI's service, no new jobs after models.toml's "
+              "fine_tuning_ends)",
               required=True, metavar="MODEL")
 KIND = Option("kind", "choice", "labels: answer Yes/No only; explanations: the decision and the "
               "participant's reason; labels-50: Yes/No of the very answers explanations draws (same size)",
@@ -120,6 +121,14 @@ EPOCHS = Option("epochs", "int", f"passes over the data; if not given, {LoraSett
 LEARNING_RATE = Option("learning-rate", "float", "local: LoRA learning rate", low=0, above=True, high=1)
 RANK = Option("rank", "int", "local: LoRA rank", low=1, high=1_024)
 MAX_STEPS = Option("max-steps", "int", "local: stop after this many optimiser steps", low=1, high=1_000_000)
+TARGET_MODULES = Option("target-modules", "str", "local: the layers LoRA adapts: auto (the model's attention "
+                        "projections, found from its structure), all-linear (those and the MLP's), or names "
+                        "such as q_proj,v_proj", metavar="auto|all-linear|A,B")
+TOP_LAYERS = Option("top-layers", "str", "local: adapt only the last N transformer layers, half (the default: the "
+                    "upper half) or all", metavar="N|half|all")
+GRADIENT_CHECKPOINTING = Option("gradient-checkpointing", "choice", "local: recompute activations in the backward "
+                                "pass to save memory (auto: for models of 1B parameters and more; the adapter is "
+                                "the same either way; default auto)", choices=("auto", "on", "off"))
 DRY_RUN = Option("dry-run", "bool", "validate, count tokens and price the training, then stop", default=False)
 SUFFIX = Option("suffix", "str", "OpenAI: a name part for the ft: model")
 LABELS_SIZE = Option("labels-size", "int", "labels: answers per scenario, at most; every training participant's "
@@ -169,7 +178,8 @@ RUN_ONLY = (MAX_COST, POLL_SECONDS, TABLE_OUT, RESPONSES_OUT)
 # (the pacing options among them change nothing: no call is made).
 ARCHIVE_EXPORT = RUN_AND_ESTIMATE + (ARCHIVE_OUT,)
 FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, SPLIT_SEED, TRAIN_FRACTION, BASE, DRY_RUN,
-                DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, BASE_URL, SUFFIX, POLL_SECONDS, DEVICE, DTYPE)
+                DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, TARGET_MODULES, TOP_LAYERS,
+                GRADIENT_CHECKPOINTING, BASE_URL, SUFFIX, POLL_SECONDS, DEVICE, DTYPE)
 GAMES_COMMON = (GAMES_FILE, GAME)
 GAMES_OPTIMAL = (KAPPAS,)
 GAMES_SYNTH = (AGENT_KAPPA, SYNTH_SIZE, SEED, LABELS_ONLY, TIES, SYNTH_OUT)
