@@ -110,6 +110,52 @@ def logits(model, tokenizer) -> torch.Tensor:
     return torch.cat(rows)
 
 
+@pytest.fixture(scope="module")
+def directory_base(tmp_path_factory, models_dir):
+    """The shipped model written as a transformers directory, as a user would have a
+    downloaded open model, named by path."""
+    folder = tmp_path_factory.mktemp("open-model") / "SmolLM2-135M-Instruct"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXCEPTIONS_MODELS", str(models_dir))
+    try:
+        converted = local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)
+    finally:
+        mp.undo()
+    tf.AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).save_pretrained(folder)
+    tf.AutoTokenizer.from_pretrained(converted).save_pretrained(folder)
+    return f"local/path:{folder}"
+
+
+@pytest.mark.slow
+def test_an_adapter_of_a_directory_model_reloads_with_the_same_logits_and_answers(repo, tmp_path, directory_base,
+                                                                                   run_cli):
+    from peft import PeftModel
+
+    path = yes_dataset(repo, tmp_path / "yes.jsonl")
+    name = directory_base.removeprefix("local/")
+    tokenizer = local_model.load_tokenizer(name)
+    kept = {}
+
+    def keep(model):
+        model.eval()
+        kept["logits"] = logits(model, tokenizer)
+
+    result = lora.train_adapter(path, base=directory_base, seed=0, batch_size=2, max_steps=3, learning_rate=2e-2,
+                                on_trained=keep)
+    assert result.model_name == f"{directory_base}+{result.adapter_id}"
+    fresh = tf.AutoModelForCausalLM.from_pretrained(local_model.checkpoint_dir(name), dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        reloaded = PeftModel.from_pretrained(fresh, str(result.path)).eval()
+    assert (logits(reloaded, tokenizer) - kept["logits"]).abs().max() <= 1e-6
+    assert vllm.check_vllm_layout(result.path) == []
+    # The adapted directory model is a model like any other: the CLI measures it.
+    code, out, err = run_cli("run", "--model", result.model_name, "--scenario", "grocery_prices",
+                             "--level", "1", "--mode", "exact", "--no-control")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "calls: 1 made, 0 cached, 0 failed"
+
+
 @pytest.mark.slow
 def test_a_trained_adapter_reloads_into_a_fresh_base_with_the_same_logits(repo, tmp_path):
     from peft import PeftModel
