@@ -71,3 +71,43 @@ def test_a_fixed_limit_is_never_exceeded():
 def test_adaptive_starts_at_the_start_level():
     # Never answered: no window completes, so the level stays where it starts.
     assert peak_in_flight(Throttle(fixed=None), 10, answer=False) == ADAPTIVE_START <= ADAPTIVE_MAX
+
+
+def test_places_go_first_come_first_served_and_a_cancelled_wait_frees_nothing_twice():
+    async def run() -> tuple[list[int], int]:
+        throttle = Throttle(fixed=2)
+        order: list[int] = []
+
+        async def one(i: int, hold: float) -> None:
+            async with throttle:
+                order.append(i)
+                await asyncio.sleep(hold)
+
+        first = [asyncio.create_task(one(i, 0.05)) for i in range(2)]
+        await asyncio.sleep(0)
+        doomed = asyncio.create_task(one(99, 0))  # waits, then is cancelled while waiting
+        rest = [asyncio.create_task(one(i, 0.01)) for i in range(2, 6)]
+        await asyncio.sleep(0.01)
+        doomed.cancel()
+        await asyncio.gather(*first, *rest)
+        late = asyncio.create_task(one(6, 0))  # the queue holds only a cancelled turn: it must not wait
+        await asyncio.wait_for(late, 1)
+        return order, throttle.in_flight
+
+    order, left = asyncio.run(run())
+    assert order == [0, 1, 2, 3, 4, 5, 6] and left == 0
+
+
+
+def test_a_call_cancelled_just_after_its_turn_came_gives_the_place_back():
+    async def run() -> int:
+        throttle = Throttle(fixed=1)
+        await throttle.__aenter__()
+        waiting = asyncio.create_task(throttle.__aenter__())
+        await asyncio.sleep(0)  # it waits for the one place
+        await throttle.__aexit__(None, None, None)  # the place is handed to it...
+        waiting.cancel()  # ...and it is cancelled before it could use it
+        await asyncio.gather(waiting, return_exceptions=True)
+        return throttle.in_flight
+
+    assert asyncio.run(run()) == 0
