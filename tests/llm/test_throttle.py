@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from helpers.llm.throttle import ADAPTIVE_MAX, ADAPTIVE_START, Climber, Throttle
+from helpers.llm.throttle import ADAPTIVE_MAX, ADAPTIVE_START, SERVER_MOST, Climber, Throttle
 
 
 def settle(climber: Climber, throughput_at) -> list[int]:
@@ -37,6 +37,17 @@ def test_a_server_that_degrades_under_load_comes_down():
     # Throughput falls with concurrency beyond 2 (thrashing).
     levels = settle(Climber(), lambda level: {1: 1.0, 2: 1.8, 4: 1.5, 8: 1.0, 16: 0.5}[level])
     assert levels[-1] == 2
+
+
+def test_a_server_climbs_to_what_its_batches_hold_and_no_further():
+    # vLLM with --max-num-seqs 256: more in flight only wait in its queue.
+    levels = settle(Climber(most=SERVER_MOST), lambda level: float(min(level, 256)))
+    assert levels == [4, 8, 16, 32, 64, 128, 256, 512, 256]
+
+
+def test_a_server_that_always_scales_gets_the_ceiling():
+    levels = settle(Climber(most=SERVER_MOST), lambda level: float(level))
+    assert levels[-2:] == [SERVER_MOST, SERVER_MOST] and max(levels) == SERVER_MOST
 
 
 @pytest.mark.parametrize("most", [1, 2, 4])

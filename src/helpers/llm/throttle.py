@@ -2,11 +2,18 @@
 
 A one-slot server (llama.cpp on a laptop) answers one request at a time: more
 in flight gains nothing and only makes each request wait in the server's queue,
-inside its deadline. OpenAI answers many at once. Nobody has to know which:
-without --concurrency the throttle measures throughput (answers per second) at
-a level, doubles the level while that pays (at least +15%), and otherwise halves
-it while throughput holds (within 10%), then stays at the best level it saw.
-Time a request waits here, in the client, is not part of its deadline.
+inside its deadline. OpenAI answers many at once, and a vLLM or SGLang cluster
+hundreds (vLLM batches up to its --max-num-seqs per replica). Nobody has to know
+which: without --concurrency the throttle measures throughput (answers per
+second) at a level, doubles the level while that pays (at least +15%), and
+otherwise halves it while throughput holds (within 10%), then stays at the best
+level it saw. Time a request waits here, in the client, is not part of its deadline.
+
+The search stops by itself where throughput stops growing (the server's
+capacity, a --rpm pace, or the client's own CPU), so its ceiling, SERVER_MOST,
+is high: the same 1,000 that --concurrency allows. Capped at 16, a server that
+answers in 2 s got at most 8 requests a second (480 a minute) however many GPUs
+stood behind it.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import time
 from collections import deque
 
 ADAPTIVE_START = 4  # in flight at first: a dead endpoint shows within one deadline
-ADAPTIVE_MAX = 16
+SERVER_MOST = 1000  # the most the search climbs to for a server (4, 8, ... 512, 1000)
+ADAPTIVE_MAX = 16  # what an in-process model keeps in flight (engine.py); the Climber's default ceiling
 GAIN = 1.15  # doubling must raise throughput by this much to be kept
 HOLD = 0.90  # halving is kept while throughput stays at least this much of the best
 
