@@ -24,6 +24,7 @@ from helpers.finetune.lora import LoraSettings
 from helpers.llm import DEFAULT_MODEL
 from helpers.llm.capabilities import EFFORTS, parse_override
 from helpers.llm.devices import DEVICES, DTYPES
+from helpers.llm.throttle import ADAPTIVE_START, SERVER_MOST
 from helpers.llm.units import REASONING_BUDGET
 
 MAX_COUNT = 100_000  # answers per bucket or setting, examples per data set: a stated cap
@@ -40,7 +41,8 @@ RPM = Option("rpm", "float", "requests per minute per model, your account's limi
              low=0, above=True)
 TPM = Option("tpm", "float", "tokens per minute per model; unpaced if not given", low=0, above=True)
 CONCURRENCY = Option("concurrency", "int", "requests in flight at once per server; found by measuring "
-                     "throughput (4 at first, up to 16) if not given", low=1, high=1_000)
+                     f"throughput ({ADAPTIVE_START} at first, up to {SERVER_MOST:,}) if not given", low=1,
+                     high=SERVER_MOST)
 RETRIES = Option("retries", "int", "retries per call before it counts as failed", default=5, low=0, high=100)
 TIMEOUT = Option("timeout", "float", "seconds a whole request may take before it fails", default=60.0, low=0, above=True,
                  high=3_600, metavar="S")

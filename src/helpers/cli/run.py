@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -84,17 +86,28 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 class _TerminalProgress:
-    """A tqdm bar on stderr: answers done, with made/cached/failed/retrying/cost."""
+    """A tqdm bar on stderr: answers done, with made/cached/failed/retrying/cost.
+
+    The engine reports every answer; the bar is drawn at most every half second
+    (and when the last answer is in): drawing it for each of 60,000 answers cost
+    70 us apiece on a terminal, a few percent of the client's time per request."""
+
+    INTERVAL = 0.5
 
     def __init__(self) -> None:
         self.bar = None
+        self.drawn = -math.inf
 
     def __call__(self, state) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
             self.bar = tqdm(total=state.total, unit="answer", file=sys.stderr, leave=False,
-                            disable=None, mininterval=0.5)  # disable=None: only on a terminal
+                            disable=None, mininterval=self.INTERVAL)  # disable=None: only on a terminal
+        now = time.monotonic()
+        if now - self.drawn < self.INTERVAL and state.done < state.total:
+            return
+        self.drawn = now
         self.bar.n = state.done
         self.bar.set_postfix(made=state.made, cached=state.cached, failed=state.failed,
                              retrying=state.retrying, cost=f"${state.cost:.4f}", refresh=False)

@@ -203,7 +203,7 @@ def _call_seconds(call: Call, call_tokens: int, limits: Limits, server: Served |
         return LOCAL_SECONDS["generate_per_token"] * token_limit(unit.body) * len(call.units)
     if server is not None:
         per_request = server.request_seconds(call, ASSUMED_LATENCY)
-    else:  # OpenAI's API: the adaptive throttle climbs to its most there
+    else:  # OpenAI's API: assumed 16 in flight; its rate limits (--rpm, below) usually bind first
         per_request = ASSUMED_LATENCY / (limits.concurrency or ADAPTIVE_MAX)
     if limits.rpm:
         per_request = max(per_request, 60.0 / limits.rpm)

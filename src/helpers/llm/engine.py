@@ -39,7 +39,7 @@ from helpers.llm import capabilities
 from helpers.llm.backends import CallFailed, Unsupported
 from helpers.llm.cache import seed_of
 from helpers.llm.prices import Price
-from helpers.llm.throttle import ADAPTIVE_MAX, Throttle
+from helpers.llm.throttle import ADAPTIVE_MAX, SERVER_MOST, Throttle
 from helpers.llm.units import CachedModel, Unit
 
 # Seconds without an answer (since the last one, or since the first attempt) before
@@ -183,7 +183,8 @@ class Endpoint:
     def __init__(self, where: str, limits: Limits, fixed: int | None):
         self.where = where
         self.limits = limits
-        self.throttle = Throttle(fixed, most=ADAPTIVE_MAX)
+        # Only servers search (in-process models come with a fixed number): up to SERVER_MOST.
+        self.throttle = Throttle(fixed, most=SERVER_MOST)
         self.streak = 0  # failed attempts since the last answer
         self.last_answer: float | None = None
         self.first_attempt: float | None = None

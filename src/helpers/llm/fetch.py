@@ -38,11 +38,15 @@ def group(units: Iterable[Unit], limits: Limits, count_tokens: bool = False) -> 
         first = members[0]
         per_call = limits.max_n if first.kind == "generate" and not first.model.ignores_n else 1
         calls.extend(Call(members[i:i + per_call]) for i in range(0, len(members), per_call))
+    counted: dict[str, int] = {}  # prompt -> its tokens: counted once, however many calls ask it
     for call in calls:
         # API calls are counted always: a call that times out may still be billed, and
         # its price is reported; local ones only when a tokens-per-minute pace needs it.
         if count_tokens or call.model.spec.provider != "local":
-            call.est_prompt, call.est_completion = prompt_tokens(call), completion_bound(call)
+            prompt = call.units[0].prompt
+            if prompt not in counted:
+                counted[prompt] = prompt_tokens(call)
+            call.est_prompt, call.est_completion = counted[prompt], completion_bound(call)
     return calls
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib
 import json
 import math
 import os
@@ -231,6 +232,27 @@ def _http_errors() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+def _http_library(openai):
+    """The HTTP library the SDK is built on: it moved from httpx to its fork httpx2,
+    so whichever its default client class derives from."""
+    base = next(c for c in openai.DefaultAsyncHttpxClient.__mro__ if c.__name__ == "AsyncClient")
+    return importlib.import_module(base.__module__.partition(".")[0])
+
+
+def _pool(openai):
+    """The SDK's own async HTTP client, but keeping every connection it opens alive.
+
+    The engine's throttle already bounds the calls in flight (engine.py), so the
+    pool needs no limit of its own; the SDK's default keeps at most 100 idle
+    connections, and with more calls than that in flight (a vLLM cluster takes
+    hundreds) each burst of answers closed the surplus, and the next calls opened
+    them anew: measured, 2,500 TCP connections for 7,000 requests at 512 in flight.
+    Idle connections still close after the HTTP library's keep-alive expiry.
+    """
+    http = _http_library(openai)
+    return openai.DefaultAsyncHttpxClient(limits=http.Limits(max_connections=None, max_keepalive_connections=None))
+
+
 class OpenAIBackend:
     supports_n = True
 
@@ -253,6 +275,8 @@ class OpenAIBackend:
         # closed when the engine's run ends (aclose), never reused on a closed loop.
         self._client = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._response = _http_library(openai).Response
+        self._auth = {"Authorization": f"Bearer {key}"}
         self.sync_client = openai.OpenAI(api_key=key, base_url=spec.base_url,
                                          timeout=timeout, max_retries=2)
 
@@ -260,7 +284,8 @@ class OpenAIBackend:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             self._client = self._openai.AsyncOpenAI(api_key=self._key, base_url=self.spec.base_url,
-                                                    timeout=self._timeout, max_retries=0)
+                                                    timeout=self._timeout, max_retries=0,
+                                                    http_client=_pool(self._openai))
             self._loop = loop
         return self._client
 
@@ -307,9 +332,17 @@ class OpenAIBackend:
         return exc
 
     async def send(self, kind, body, *, n, seed):
+        # The SDK's generic POST (its README: "Undocumented endpoints"), not
+        # chat.completions.create: the body is already the API's JSON (request_body),
+        # and create() first walks it against the SDK's parameter types, which was a
+        # quarter of the client's CPU per request (measured: 2.3-2.5 against 2.9-3.1 ms
+        # at 64 in flight). Requests, errors (the same exceptions, so translate()
+        # holds), timeouts and connections are the SDK's either way. The SDK adds the
+        # API key only to requests that declare it, so this one carries it itself.
         try:
-            raw = await self._async_client().chat.completions.with_raw_response.create(
-                **with_n_seed(kind, body, n, seed))
+            raw = await self._async_client().post("/chat/completions", cast_to=self._response,
+                                                  body=with_n_seed(kind, body, n, seed),
+                                                  options={"headers": self._auth})
             text = raw.text
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it does not know
             raise self.translate(exc) from None

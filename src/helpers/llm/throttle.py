@@ -2,20 +2,29 @@
 
 A one-slot server (llama.cpp on a laptop) answers one request at a time: more
 in flight gains nothing and only makes each request wait in the server's queue,
-inside its deadline. OpenAI answers many at once. Nobody has to know which:
-without --concurrency the throttle measures throughput (answers per second) at
-a level, doubles the level while that pays (at least +15%), and otherwise halves
-it while throughput holds (within 10%), then stays at the best level it saw.
-Time a request waits here, in the client, is not part of its deadline.
+inside its deadline. OpenAI answers many at once, and a vLLM or SGLang cluster
+hundreds (vLLM batches up to its --max-num-seqs per replica). Nobody has to know
+which: without --concurrency the throttle measures throughput (answers per
+second) at a level, doubles the level while that pays (at least +15%), and
+otherwise halves it while throughput holds (within 10%), then stays at the best
+level it saw. Time a request waits here, in the client, is not part of its deadline.
+
+The search stops by itself where throughput stops growing (the server's
+capacity, a --rpm pace, or the client's own CPU), so its ceiling, SERVER_MOST,
+is high: the same 1,000 that --concurrency allows. Capped at 16, a server that
+answers in 2 s got at most 8 requests a second (480 a minute) however many GPUs
+stood behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 ADAPTIVE_START = 4  # in flight at first: a dead endpoint shows within one deadline
-ADAPTIVE_MAX = 16
+SERVER_MOST = 1000  # the most the search climbs to for a server (4, 8, ... 512, 1000)
+ADAPTIVE_MAX = 16  # what an in-process model keeps in flight (engine.py); the Climber's default ceiling
 GAIN = 1.15  # doubling must raise throughput by this much to be kept
 HOLD = 0.90  # halving is kept while throughput stays at least this much of the best
 
@@ -72,13 +81,21 @@ class Climber:
 class Throttle:
     """An async context manager: `async with throttle:` holds one of `limit` places;
     `answered(n)`, called inside that block after a successful call, feeds the
-    climber (leaving the block wakes the waiting calls, which see a raised limit)."""
+    climber, and a raised limit lets waiting calls in at once.
+
+    Calls wait in a first-come queue, and a place that frees up is handed to the
+    first waiting call directly (counted in `in_flight` from then on), so each
+    answer wakes one call: a run queues all its calls here at once (60,000 for the
+    paper's sample mode), and waking them all to re-check the limit, as a
+    Condition's notify_all would, made every answer cost time in proportion to
+    the calls still waiting.
+    """
 
     def __init__(self, fixed: int | None, most: int = ADAPTIVE_MAX):
         self.climber = None if fixed else Climber(most=most)
         self.limit = fixed or self.climber.level
         self.in_flight = 0
-        self._changed = asyncio.Condition()
+        self._waiting: deque[asyncio.Future] = deque()
         self._window_start = time.monotonic()
         self._window_answers = 0
 
@@ -88,15 +105,34 @@ class Throttle:
         return max(6, 2 * self.limit)
 
     async def __aenter__(self) -> Throttle:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+        if self.in_flight < self.limit and not self._waiting:
             self.in_flight += 1
+            return self
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        self._admit()  # a queue of cancelled turns only would otherwise hold this one back
+        try:
+            await turn  # resolved by _admit, which has counted this call in already
+        except asyncio.CancelledError:
+            # Cancelled while waiting, the turn is cancelled too and _admit drops it when
+            # it comes up (no search of the queue: a failing run cancels every call at once).
+            if turn.done() and not turn.cancelled():  # admitted, then cancelled before it ran
+                self.in_flight -= 1
+                self._admit()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
+        self.in_flight -= 1
+        self._admit()
+
+    def _admit(self) -> None:
+        """Hand free places to the calls waiting longest."""
+        while self._waiting and self.in_flight < self.limit:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                self.in_flight += 1
+                turn.set_result(None)
 
     def answered(self, answers: int = 1) -> None:
         if self.climber is None or self.climber.settled:
@@ -108,3 +144,4 @@ class Throttle:
         rate = self._window_answers / max(now - self._window_start, 1e-6)
         self.limit = self.climber.measured(rate)
         self._window_start, self._window_answers = now, 0
+        self._admit()

@@ -73,6 +73,7 @@ class ChatReplies:
     today: datetime.date
 
     framing: int = 0
+    _answering: int = 0  # chat completions being answered now (stats["most_in_flight"]: the most at once)
     # decision ("Yes" / "No") -> the first token's distribution as (token, probability)
     # pairs, listed to top_logprobs likeliest first; None (or a decision left out): Yes
     # or No 0.8, the other 0.15, "I" 0.05. A list of 21+ tokens with "Yes" last is a
@@ -193,5 +194,12 @@ class ChatReplies:
             return 0, None, {}
         if fault == "malformed":
             return 200, b'{"id": "x", "choices": [', {"Content-Type": "application/json"}
-        self._closing.wait(self.latency)
-        return self._answer(body)
+        with self._lock:  # how many are being answered at once: what a client keeps in flight
+            self._answering += 1
+            self.stats["most_in_flight"] = max(self.stats["most_in_flight"], self._answering)
+        try:
+            self._closing.wait(self.latency)
+            return self._answer(body)
+        finally:
+            with self._lock:
+                self._answering -= 1

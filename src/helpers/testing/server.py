@@ -16,7 +16,8 @@ Answers follow a rule a test can read: "Yes" when the prompt mentions one of
 `yes_words`, otherwise "No" (helpers.testing.chat). Every request is recorded
 in `requests`; failures can be queued (`fail_next`) or injected at random
 (`fault_rate`), and an `rpm` limit answers 429 like the real service, so retry
-and failure handling can be exercised. `GET /stats` reports what was served.
+and failure handling can be exercised. `GET /stats` reports what was served
+(`most_in_flight`: the most chat completions answered at once).
 It speaks HTTP/1.1 with keep-alive (uvicorn, in a thread), as real servers do, so a
 client reuses its connections: `stats["connections"]` counts the TCP connections
 accepted, `open_connections` those open now. `ignore_n = True` answers one choice
@@ -89,7 +90,8 @@ class FakeOpenAI(ChatReplies, Stores):
         self.ignore_n = False  # True: one choice whatever n asks, like llama.cpp's server
         self.framing = 0  # extra prompt tokens per message: as if restarted with another chat template
         self.stats = dict.fromkeys(("requests", "completions", "rate_limited", "faults",
-                                    "prompt_tokens", "completion_tokens", "connections", "rejected"), 0)
+                                    "prompt_tokens", "completion_tokens", "connections", "rejected",
+                                    "most_in_flight"), 0)
         self.catalogue = DEFAULT_CATALOGUE if catalogue is None else catalogue
         self.today = today  # None: CATALOGUE_DAY, the day the catalogue describes
         self.files: dict[str, dict] = {}
@@ -103,8 +105,10 @@ class FakeOpenAI(ChatReplies, Stores):
         self._lock = threading.RLock()
         self._closing = threading.Event()
         # The fake's code is synchronous and sleeps (latency, faults), so requests are answered
-        # in threads; as many as a CLI run may keep in flight (asyncio's default pool has 6 here).
-        self._workers = ThreadPoolExecutor(max_workers=128, thread_name_prefix="fake-openai")
+        # in threads; as many as a CLI run may keep in flight (asyncio's default pool has 6 here):
+        # --concurrency goes up to 1,000, and a server with latency that stood for a vLLM
+        # cluster would otherwise cap what it serves at once. Threads start only when needed.
+        self._workers = ThreadPoolExecutor(max_workers=1024, thread_name_prefix="fake-openai")
         self._http = Background(app_for(self), port, on_connect=self._connected)
 
     # -- lifecycle --------------------------------------------------------

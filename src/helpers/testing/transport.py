@@ -62,7 +62,9 @@ class Background:
 
     def __init__(self, app: App, port: int = 0, *, on_connect: Callable[[], None] | None = None,
                  keep_alive: float = KEEP_ALIVE):
-        self.sock = socket.create_server(("127.0.0.1", port), backlog=128)
+        # A client that opens its connections all at once (hundreds in flight) must not
+        # overflow the queue of connections not yet accepted (the kernel caps it at somaxconn).
+        self.sock = socket.create_server(("127.0.0.1", port), backlog=1024)
         self.port: int = self.sock.getsockname()[1]
         self.open: dict[tuple, asyncio.BaseTransport] = {}  # touched on the server's event loop only
         self._on_connect = on_connect or (lambda: None)
