@@ -149,8 +149,8 @@ class Runner:
         width = max(len(o) for o in own)
         ids = torch.tensor([[self.pad_id] * (width - len(o)) + o for o in own], device=self.device)
         mask = torch.tensor([[1] * shared + [0] * (width - len(o)) + [1] * len(o) for o in own], device=self.device)
-        # Each token's position counts only the real tokens before it; padding gets
-        # the next real position (it is masked out, so its value does not matter).
+        # Each token's position counts only the real tokens before it; padding repeats
+        # the position before it (it is masked out, so its value does not matter).
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
         logits = self._forward(ids, mask, positions, cache)
         return State(self, cache if keep_cache else None, mask, positions[:, -1] + 1, list(group.rows), logits)
