@@ -123,9 +123,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from helpers.exceptions import stats
     from helpers.exceptions import validity
 
+    from helpers.llm import local_meter
+
     thresholds, source = validity.load_thresholds()  # a bad validity.toml fails before anything is spent
     chosen, config, limits = setup(args)
     bar = _TerminalProgress()
+    local_work = local_meter.snapshot()
     try:
         result = experiment.run(config, chosen, limits=limits, batch=args.batch,
                                 max_cost=args.max_cost, progress=bar, poll_seconds=args.poll_seconds)
@@ -160,6 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     of_them = f" ({thinking} of them reasoning)" if thinking else ""
     print(f"tokens: {int(table['prompt_tokens'].sum())} prompt, {int(table['completion_tokens'].sum())} "
           f"completion{of_them}; cost of these answers: {cost}; retries: {spent.retries}")
+    for line in local_meter.lines(local_work):  # each local model's speed and memory in this run
+        print(line)
     print("\n".join(result.stats.lines()))
     # 1: some answers failed or were not kept (the lines above say why; a rerun makes them).
     return 0 if result.stats.complete else 1

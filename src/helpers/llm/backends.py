@@ -52,6 +52,8 @@ class Backend(Protocol):
     supports_n: bool
     deadline: float | None  # seconds a whole call may take (None: no limit, e.g. in-process)
     where: str  # the endpoint, for messages: calls to one endpoint share its health
+    # An in-process backend (deadline None) may also set `in_flight`: how many calls it
+    # wants at once (a batching one gathers concurrent calls into batches); default 16.
 
     async def send(self, kind: str, body: dict[str, Any], *, n: int, seed: int) -> list[dict[str, Any]]: ...
 

@@ -250,8 +250,10 @@ async def execute(calls: list[Call], limits: Limits,
         spec = call.model.spec
         where = spec.base_url or f"local:{spec.name}"
         if where not in endpoints:
-            # In-process models are not a server to probe: they keep a fixed number in flight.
-            fixed = limits.concurrency or (ADAPTIVE_MAX if backend.deadline is None else None)
+            # In-process models are not a server to probe: they keep a fixed number in flight,
+            # as many as they ask for (a batching backend wants enough to fill its batches).
+            fixed = limits.concurrency or (getattr(backend, "in_flight", ADAPTIVE_MAX) if backend.deadline is None
+                                           else None)
             endpoints[where] = Endpoint(backend.where, limits, fixed)
         return endpoints[where]
 
