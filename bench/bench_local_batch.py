@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -76,8 +77,9 @@ def measure(label: str, fn, count: int, unit: str, results: dict) -> None:
         entry["tokens_s"].append(work.tokens_per_second)
 
 
-def fresh_cache(tag: str) -> None:
-    os.environ["EXCEPTIONS_CACHE"] = str(Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=workdir)))
+def fresh_cache() -> None:
+    """An empty call cache, so a run makes every answer (the loaded model stays loaded)."""
+    shutil.rmtree(paths.calls_cache_dir(), ignore_errors=True)
 
 
 MODEL = local_model.DEFAULT_LOCAL
@@ -106,7 +108,7 @@ def main() -> None:
         measure("exact, 60 buckets: new code, 1 per batch", lambda: model.yes_no_many(grid, max_rows=1, share=False),
                 60, "buckets/s", results)
         measure("exact, 60 buckets: batched", lambda: model.yes_no_many(grid), 60, "buckets/s", results)
-        fresh_cache("exact")
+        fresh_cache()
         measure("exact, 60 buckets: `run` through the engine",
                 lambda: experiment.run(experiment.RunConfig(mode="exact", control=False), chosen),
                 60, "buckets/s", results)
@@ -116,13 +118,13 @@ def main() -> None:
         measure(f"sample, {answers} answers x {ANSWER_TOKENS} tokens: batched",
                 lambda: model.generate_many(sample_prompts, seeds, temperature=1.0, max_tokens=ANSWER_TOKENS),
                 answers, "answers/s", results)
-        fresh_cache("sample")
+        fresh_cache()
         config = experiment.RunConfig(mode="sample", samples=SAMPLES, max_tokens=ANSWER_TOKENS, levels=run_levels,
                                       control=False)
         measure(f"sample, {answers} answers: `run` through the engine",
                 lambda: experiment.run(config, sample_buckets), answers, "answers/s", results)
         for label, limits in (("batched", None), ("--concurrency 1 (unbatched)", Limits(concurrency=1))):
-            fresh_cache("chains")
+            fresh_cache()
             measure(f"chain of thought, {CHAINS} chains (exact, reasoning <= 48): {label}",
                     lambda: experiment.run(chains, grocery, **({"limits": limits} if limits else {})),
                     CHAINS, "chains/s", results)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 # A forward pass's fixed cost (Python over every layer, kernel launches), in
@@ -245,10 +246,13 @@ def generate(runner: Runner, seqs: Sequence[Sequence[int]], seeds: Sequence[int]
     out: list[list[int]] = [[] for _ in seqs]
     if max_tokens < 1 or not seqs:
         return out
-    with torch.no_grad():
+    greedy = sampling.temperature == 0
+    # Drawing a token costs one random number per vocabulary entry per row, serially
+    # inside torch: rows are drawn on parallel threads (each from its own generator).
+    threads = 1 if greedy else min(len(seqs), torch.get_num_threads())
+    with torch.no_grad(), ThreadPoolExecutor(threads) as pool:
         groups = plan(seqs, share and runner.can_share)
         state = State.stack([runner.prefill(seqs, g, keep_cache=True) for g in groups])
-        greedy = sampling.temperature == 0
         warpers = [] if greedy else _warpers(sampling)
         generators = {row: torch.Generator(device=runner.device).manual_seed(int(seeds[row]))
                       for row in range(len(seqs))}
@@ -260,8 +264,11 @@ def generate(runner: Runner, seqs: Sequence[Sequence[int]], seeds: Sequence[int]
                 for warp in warpers:
                     scores = warp(None, scores)
                 probs = scores.softmax(-1)
-                tokens = torch.cat([torch.multinomial(probs[i:i + 1], 1, generator=generators[row])[0]
-                                    for i, row in enumerate(state.rows)])
+
+                def draw(i: int, probs=probs):
+                    return torch.multinomial(probs[i:i + 1], 1, generator=generators[state.rows[i]])[0]
+
+                tokens = torch.cat(list(pool.map(draw, range(len(state.rows)))))
             alive = []
             for i, (row, token) in enumerate(zip(state.rows, tokens.tolist())):
                 out[row].append(token)
