@@ -4,17 +4,20 @@ model, SmolLM2-135M-Instruct, on this machine's CPU).
 - exact mode, the 60-bucket grid (10 scenarios x 6 levels, no controls): the
   scoring as it was before batching (one full forward pass per prompt), the new
   code at one row per batch, batched, and a whole `run` through the engine;
-- sample mode, the same answers (4 samples of 8 buckets, up to 48 tokens, at
-  temperature 1): one at a time (each what transformers' generate makes after
-  torch.manual_seed) and batched, in answers per second, and a whole `run`;
+- sample mode, the same 32 answers (4 samples of 8 buckets, up to 48 tokens, at
+  temperature 1): as before batching (transformers' generate after
+  torch.manual_seed, one at a time), batched, and a whole `run`;
 - chain of thought: the turns of 4 chains of one bucket batched together, and
   one at a time (`--concurrency 1`);
 - tokens per second of each, and the peak resident memory.
 
-Each measurement is repeated (REPEATS, interleaved) and printed as its range: on
-a shared machine other processes slow some repeats down. Prints figures for the
-README; asserts nothing. Run with `make bench` (a fresh temporary call cache, so
-nothing is a cache hit; the converted model in cache/models is reused).
+Each measurement is repeated (REPEATS, interleaved; an argument sets another
+count) and printed as its best (least disturbed), median and range, with the
+load average after each repeat: on a shared machine other processes slow some
+repeats down, and two threads waiting on each other suffer most from it.
+Prints figures for the README; asserts nothing. Run with `make bench` (an empty
+call cache, so nothing is a cache hit; the converted model in cache/models is
+reused).
 """
 
 from __future__ import annotations
@@ -42,16 +45,17 @@ from helpers.exceptions import experiment, scenarios  # noqa: E402
 from helpers.exceptions.prompting import build_messages  # noqa: E402
 from helpers.llm import Limits, local_meter, local_model  # noqa: E402
 
-REPEATS = 3
+REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3  # `python bench/bench_local_batch.py 5` repeats 5 times
 ANSWER_TOKENS = 48
 SAMPLES = 4  # per bucket
 SAMPLE_BUCKETS = 8
 CHAINS = 4  # chain-of-thought chains of one bucket, their turns batched together
 
 
-def span(values: list[float], unit: str, digits: int = 2) -> str:
-    lo, mid, hi = min(values), statistics.median(values), max(values)
-    return f"{mid:8.{digits}f} {unit}  (range {lo:.{digits}f} .. {hi:.{digits}f})"
+def span(values: list[float], unit: str, digits: int = 2, best=min) -> str:
+    """best (the least disturbed repeat), median and range of one measurement."""
+    return (f"best {best(values):.{digits}f}, median {statistics.median(values):.{digits}f} {unit} "
+            f"(range {min(values):.{digits}f} .. {max(values):.{digits}f})")
 
 
 def old_score(model, prompts) -> None:
@@ -63,6 +67,17 @@ def old_score(model, prompts) -> None:
             model.model(**inputs).logits[0, -1].float().softmax(-1)
 
 
+def old_generate(model, prompts, seeds) -> None:
+    """Sampling as it was before batching: transformers' generate after torch.manual_seed, one at a time."""
+    for messages, seed in zip(prompts, seeds):
+        inputs = model.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                     return_dict=True)
+        with torch.no_grad():
+            torch.manual_seed(seed)
+            model.model.generate(**inputs, max_new_tokens=ANSWER_TOKENS, do_sample=True, temperature=1.0, top_p=1.0,
+                                 top_k=0, pad_token_id=model.tokenizer.eos_token_id)
+
+
 def measure(label: str, fn, count: int, unit: str, results: dict) -> None:
     """Run fn once; record seconds and count/second under label."""
     before = local_meter.snapshot()
@@ -70,9 +85,10 @@ def measure(label: str, fn, count: int, unit: str, results: dict) -> None:
     fn()
     seconds = time.perf_counter() - start
     work = local_meter.since(before).get(MODEL)
-    entry = results.setdefault(label, {"seconds": [], "rate": [], "tokens_s": [], "unit": unit})
+    entry = results.setdefault(label, {"seconds": [], "rate": [], "tokens_s": [], "load": [], "unit": unit})
     entry["seconds"].append(seconds)
     entry["rate"].append(count / seconds)
+    entry["load"].append(os.getloadavg()[0])
     if work is not None:
         entry["tokens_s"].append(work.tokens_per_second)
 
@@ -112,9 +128,8 @@ def main() -> None:
         measure("exact, 60 buckets: `run` through the engine",
                 lambda: experiment.run(experiment.RunConfig(mode="exact", control=False), chosen),
                 60, "buckets/s", results)
-        measure(f"sample, {answers} answers x {ANSWER_TOKENS} tokens: one at a time",
-                lambda: [model.generate(m, temperature=1.0, max_tokens=ANSWER_TOKENS, seed=s)
-                         for m, s in zip(sample_prompts, seeds)], answers, "answers/s", results)
+        measure(f"sample, {answers} answers x {ANSWER_TOKENS} tokens: before batching (generate, one at a time)",
+                lambda: old_generate(model, sample_prompts, seeds), answers, "answers/s", results)
         measure(f"sample, {answers} answers x {ANSWER_TOKENS} tokens: batched",
                 lambda: model.generate_many(sample_prompts, seeds, temperature=1.0, max_tokens=ANSWER_TOKENS),
                 answers, "answers/s", results)
@@ -130,20 +145,23 @@ def main() -> None:
                     CHAINS, "chains/s", results)
 
     for label, entry in results.items():
-        print(f"{label:<62} {span(entry['seconds'], 's')}")
-        print(f"{'':<62} {span(entry['rate'], entry['unit'])}")
+        print(label)
+        print(f"    {span(entry['seconds'], 's')}")
+        print(f"    {span(entry['rate'], entry['unit'], best=max)}")
         if entry["tokens_s"]:
-            print(f"{'':<62} {span(entry['tokens_s'], 'tokens/s', 0)}")
+            print(f"    {span(entry['tokens_s'], 'tokens/s', 0, best=max)}")
+        print(f"    load average (1 min) after each repeat: {', '.join(f'{x:.1f}' for x in entry['load'])}")
 
-    def ratio(fast: str, slow: str, key: str = "rate") -> str:
-        a, b = statistics.median(results[fast][key]), statistics.median(results[slow][key])
-        return f"{a / b:.1f}x"
+    def ratio(fast: str, slow: str) -> str:
+        best = max(results[fast]["rate"]) / max(results[slow]["rate"])
+        median = statistics.median(results[fast]["rate"]) / statistics.median(results[slow]["rate"])
+        return f"{best:.1f}x at best, {median:.1f}x at the medians"
 
-    one = f"sample, {answers} answers x {ANSWER_TOKENS} tokens: one at a time"
-    many = f"sample, {answers} answers x {ANSWER_TOKENS} tokens: batched"
-    print(f"{'sample mode, batched vs one at a time (answers/s, medians)':<62} {ratio(many, one):>8}")
-    print(f"{'exact grid, batched vs before batching (medians)':<62} "
-          f"{ratio('exact, 60 buckets: batched', 'exact, 60 buckets: before batching (one full pass each)'):>8}")
+    sample = f"sample, {answers} answers x {ANSWER_TOKENS} tokens: "
+    print(f"sample mode, batched vs before batching (answers/s): "
+          f"{ratio(sample + 'batched', sample + 'before batching (generate, one at a time)')}")
+    print(f"exact grid, batched vs before batching: "
+          f"{ratio('exact, 60 buckets: batched', 'exact, 60 buckets: before batching (one full pass each)')}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'peak resident memory':<62} {peak_mib:8.0f} MiB")
     print(f"cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, python {sys.version.split()[0]}, "

@@ -26,8 +26,10 @@ from helpers.llm import (OPENAI_URL, Call, Fetcher, Limits, Unit, completion_bou
                          prompt_tokens)
 from helpers.llm.fetch import token_limit
 
-# Seconds per local call when the cache has no timing yet (measured by bench/).
-LOCAL_SECONDS = {"yes_no": 0.31, "generate_per_token": 0.047}
+# Seconds per local call when the cache has no timing yet, in batches (the offline
+# model on 2 cores, bench/bench_local_batch.py: 60 buckets in 4.6 s; 32 answers of up
+# to 48 tokens in 10.8 s). One at a time they were 0.31 s and 0.047 s per token.
+LOCAL_SECONDS = {"yes_no": 0.08, "generate_per_token": 0.007}
 ASSUMED_LATENCY = 1.0  # seconds per API request when no rate limit is given
 # Reasoning tokens per answer assumed by effort when no cached answer of the model at
 # that effort measures them: a stated guess for a short yes/no question, capped by

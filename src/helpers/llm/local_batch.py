@@ -108,6 +108,9 @@ class Runner:
         params = inspect.signature(model.forward).parameters
         # transformers 5 renamed the cache argument (past_key_values -> cache).
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        # Only the last position's logits are read: computing the others would cost a
+        # vocabulary-sized product per prompt token (models without the option compute all).
+        self.last_only = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         self.can_share = self._plain_cache()
 
     def _new_cache(self):
@@ -131,7 +134,7 @@ class Runner:
     def _forward(self, ids, mask, positions, cache):
         kwargs = {self.cache_arg: cache} if cache is not None else {}
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                         use_cache=cache is not None, logits_to_keep=1, **kwargs)
+                         use_cache=cache is not None, **self.last_only, **kwargs)
         return out.logits[:, -1].to(dtype=self.torch.float32)
 
     def prefill(self, seqs: Sequence[Sequence[int]], group: Group, keep_cache: bool) -> State:
