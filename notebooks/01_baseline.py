@@ -7,7 +7,7 @@ with app.setup:
     import marimo as mo
 
     from helpers.exceptions import plots, reference, stats
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import runs
     from helpers.notebook.comparison import READING, permutation_tests, summary_lines
     from helpers.notebook.validity import assess as assess_validity
@@ -128,6 +128,13 @@ def _():
     These numbers are quoted from the paper's text (source column), not measured here.
     Where the paper does not name the level, the note says where we placed it.
     """), mo.ui.table(reference.human_marks(), selection=None)])
+    return
+
+
+@app.cell
+def _(run, study, validity):
+    # What `make report` puts on the front page and atop the static report.
+    headline.comparison_card("2.1", "Baseline refusal rates", run, study.human, validity)
     return
 
 

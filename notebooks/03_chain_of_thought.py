@@ -7,7 +7,7 @@ with app.setup:
     import marimo as mo
 
     from helpers.exceptions import plots, reference, stats, summaries
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import answers, runs
     from helpers.notebook.comparison import READING, permutation_tests, summary_lines
     from helpers.notebook.validity import assess as assess_validity
@@ -165,6 +165,13 @@ def _(run):
     turn. In `exact` mode `yes_no_mass` (mean **{run.buckets['yes_no_mass'].mean():.2f}**)
     shows how much of the final turn's first token was a yes or a no at all.
     """), runs.bucket_table(run.buckets)])
+    return
+
+
+@app.cell
+def _(run, study, validity):
+    # What `make report` puts on the front page and atop the static report.
+    headline.comparison_card("2.3", "Chain-of-thought prompting", run, study.human, validity)
     return
 
 

@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import plots
     from helpers.finetune import LoraSettings, lora
     from helpers.finetune import evaluation as sft_eval
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
     from helpers.notebook.validity import assess as assess_validity
@@ -179,6 +179,13 @@ def _():
     - With the **illustrative** answers, the "humans" are a generator's curves and its
       stock explanations: a model that copies them is copying the generator, not people.
     """)
+    return
+
+
+@app.cell
+def _(evaluation, study, summary, validity):
+    # What `make report` puts on the front page and atop the static report.
+    headline.finetune_card("2.4", "Supervised fine-tuning", summary, evaluation, study.human, validity)
     return
 
 

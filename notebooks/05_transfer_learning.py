@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import levels_of, plots, reference
     from helpers.finetune import lora
     from helpers.finetune import evaluation as sft_eval
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
     from helpers.notebook.validity import assess as assess_validity
@@ -179,6 +179,13 @@ def _():
       a handful of stock sentences shared by all scenarios; transfer of that style across
       scenarios is built in, and says nothing about people.
     """)
+    return
+
+
+@app.cell
+def _(evaluation, overall, study, validity):
+    # What `make report` puts on the front page and atop the static report.
+    headline.transfer_card("2.4", "Transfer to unseen scenarios", overall, evaluation, study.human, validity)
     return
 
 

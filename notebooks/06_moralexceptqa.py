@@ -8,8 +8,9 @@ with app.setup:
 
     from helpers.exceptions import plots, stats
     from helpers.humans import moralexceptqa
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import runs
+    from helpers.notebook.validity import assess as assess_validity
     from helpers.notebook.comparison import READING, permutation_tests, reference_table, summary_lines
 
 
@@ -78,6 +79,15 @@ def _(controls, run_button, study):
 
 
 @app.cell
+def _(run):
+    # As in 2.1, before any comparison with people. The study has no level-0 control
+    # (every vignette breaks the rule), so that check stays unchecked here.
+    validity = checked(assess_validity, run.measured)
+    validity.view()
+    return (validity,)
+
+
+@app.cell
 def _(data, run):
     plots.refusal_curves(run.measured, data.scenarios, human=data.human, human_label="human (MoralExceptQA)",
                          title="MoralExceptQA blue.house: refusal rate by act and condition", columns=3)
@@ -136,6 +146,13 @@ def _(data):
 @app.cell
 def _(data):
     mo.ui.table(data.human.round(4), selection=None, page_size=54)
+    return
+
+
+@app.cell
+def _(data, run, summary, validity):
+    # What `make report` puts on the front page and atop the static report.
+    headline.moralexceptqa_card(summary, run, data, validity)
     return
 
 

@@ -12,7 +12,7 @@ with app.setup:
     from helpers import economics
     from helpers.economics import agents, measures, play, synthetic
     from helpers.economics import plots as econ_plots
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import econ_agents
     from helpers.notebook.runs import call_details
 
@@ -220,7 +220,7 @@ def _(answers, decisions, labels):
     tests the model against choosing uniformly at random: when it is large, the answers do not
     follow payoffs at all and no κ should be read from them.
     """), mo.ui.table(_rows, selection=None), econ_plots.kappa_profiles(fits)])
-    return
+    return (fits,)
 
 
 @app.cell
@@ -244,6 +244,13 @@ def _():
     - Few answers per setting give wide intervals; raise the answers per setting for firmer
       estimates (cached answers are reused, only the missing ones are made).
     """)
+    return
+
+
+@app.cell
+def _(fits, kappa_slider, labels):
+    # What `make report` puts on the front page and atop the static report.
+    headline.games_card(fits, labels.values(), kappa_slider.value)
     return
 
 

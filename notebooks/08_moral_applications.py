@@ -9,7 +9,7 @@ with app.setup:
     from helpers import economics
     from helpers.economics import agents, dilemmas, duopoly, measures, play
     from helpers.economics import plots as econ_plots
-    from helpers.notebook import checked, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click
     from helpers.notebook import econ_agents
     from helpers.notebook.runs import call_details
 
@@ -168,13 +168,13 @@ def _(dilemma_answers, dilemma_decisions, dilemma_result, family, kappa_slider, 
 
 @app.cell
 def _(dilemma_answers, dilemma_decisions, labels):
-    _fits = {labels[m]: measures.implied_kappa(g, dilemma_decisions)
+    dilemma_fits = {labels[m]: measures.implied_kappa(g, dilemma_decisions)
              for m, g in dilemma_answers.groupby("model", sort=False)}
     _rows = [{"agent": k, "implied κ": f.kappa, "95% low": f.ci_low, "95% high": f.ci_high, "valid answers": f.n,
-              "p vs random": f.p_uniform, "note": f.note} for k, f in _fits.items()]
+              "p vs random": f.p_uniform, "note": f.note} for k, f in dilemma_fits.items()]
     mo.vstack([mo.md("The κ implied by the dilemma answers alone (same logit model and likelihood-ratio "
                      "interval as notebook 07):"), mo.ui.table(_rows, selection=None)])
-    return
+    return (dilemma_fits,)
 
 
 @app.cell
@@ -186,7 +186,7 @@ def _(agent_list, ask_config, market, params, rounds_slider, sessions_slider, sp
 
 @app.cell
 def _(benchmarks, market, prices):
-    _summary = duopoly.summary(prices, market)
+    pricing = duopoly.summary(prices, market)
     _waiting = int((prices["status"] == "not run").sum())
     _note = f" {_waiting} sessions wait for the run button." if _waiting else ""
     mo.vstack([mo.md("## 5. Pricing: what the agents do\n\nEach agent plays against a copy of itself "
@@ -196,8 +196,8 @@ def _(benchmarks, market, prices):
                      "profit) / (collusive profit − Nash profit) over `valid_rounds`, the rounds where both "
                      "firms answered validly: 0 is competitive, 1 collusive."
                      + _note),
-               econ_plots.price_paths(prices, benchmarks), mo.ui.table(_summary.round(3), selection=None)])
-    return
+               econ_plots.price_paths(prices, benchmarks), mo.ui.table(pricing.round(3), selection=None)])
+    return (pricing,)
 
 
 @app.cell
@@ -216,6 +216,13 @@ def _():
       involved in such an accident; the pricing benchmarks assume the stated linear demand.
       Both are modelling choices, stated in `helpers/dilemmas.py` and `helpers/duopoly.py`.
     """)
+    return
+
+
+@app.cell
+def _(dilemma_fits, labels, pricing):
+    # What `make report` puts on the front page and atop the static report.
+    headline.applications_card(dilemma_fits, pricing, labels.values())
     return
 
 
