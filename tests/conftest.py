@@ -17,6 +17,27 @@ def models_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("models")
 
 
+@pytest.fixture(scope="session")
+def model_directory(tmp_path_factory, models_dir) -> Path:
+    """The shipped model written as a transformers directory, as a user would have a
+    downloaded open model (written once per session; tests must not change it)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from helpers.llm import local_model
+
+    folder = tmp_path_factory.mktemp("open-model") / "SmolLM2-135M-Instruct"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXCEPTIONS_MODELS", str(models_dir))
+    try:
+        converted = local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)
+    finally:
+        mp.undo()
+    AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(converted).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path, monkeypatch, models_dir):
     """Every test gets its own empty call cache and records, a fixed today, and no credentials from the shell."""

@@ -110,20 +110,10 @@ def logits(model, tokenizer) -> torch.Tensor:
     return torch.cat(rows)
 
 
-@pytest.fixture(scope="module")
-def directory_base(tmp_path_factory, models_dir):
-    """The shipped model written as a transformers directory, as a user would have a
-    downloaded open model, named by path."""
-    folder = tmp_path_factory.mktemp("open-model") / "SmolLM2-135M-Instruct"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EXCEPTIONS_MODELS", str(models_dir))
-    try:
-        converted = local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)
-    finally:
-        mp.undo()
-    tf.AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).save_pretrained(folder)
-    tf.AutoTokenizer.from_pretrained(converted).save_pretrained(folder)
-    return f"local/path:{folder}"
+@pytest.fixture
+def directory_base(model_directory):
+    """The shipped model as a directory, named by path."""
+    return f"local/path:{model_directory}"
 
 
 @pytest.mark.slow

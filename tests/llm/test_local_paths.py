@@ -19,21 +19,9 @@ DEFAULT = "local/smollm2-135m-instruct"
 SELECT = ("--scenario", "grocery_prices", "--level", "1", "--level", "6")
 
 
-@pytest.fixture(scope="module")
-def written_dir(tmp_path_factory, models_dir):
-    """The shipped model as a transformers directory, as a user would have one."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = tmp_path_factory.mktemp("downloaded") / "SmolLM2-135M-Instruct"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EXCEPTIONS_MODELS", str(models_dir))
-    try:
-        converted = local_model.checkpoint_dir(local_model.DEFAULT_LOCAL)
-    finally:
-        mp.undo()
-    AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(converted).save_pretrained(folder)
-    return folder
+@pytest.fixture
+def written_dir(model_directory):
+    return model_directory
 
 
 def answers(run_cli, tmp_path, *args: str) -> pd.DataFrame:

@@ -41,7 +41,8 @@ RPM = Option("rpm", "float", "requests per minute per model, your account's limi
              low=0, above=True)
 TPM = Option("tpm", "float", "tokens per minute per model; unpaced if not given", low=0, above=True)
 CONCURRENCY = Option("concurrency", "int", "requests in flight at once per server; found by measuring "
-                     f"throughput ({ADAPTIVE_START} at first, up to {SERVER_MOST:,}) if not given", low=1,
+                     f"throughput ({ADAPTIVE_START} at first, up to {SERVER_MOST:,}) if not given; for a local/ "
+                     "model, also the most prompts it batches at once", low=1,
                      high=SERVER_MOST)
 RETRIES = Option("retries", "int", "retries per call before it counts as failed", default=5, low=0, high=100)
 TIMEOUT = Option("timeout", "float", "seconds a whole request may take before it fails", default=60.0, low=0, above=True,
