@@ -1,0 +1,141 @@
+"""marimo's custom elements as static HTML.
+
+In the live notebook marimo's frontend draws each <marimo-...> element from its
+data-* attributes; a static page has no frontend, so each becomes plain HTML here:
+a callout a styled box, a table a <table> (tables.py), an input widget the value it
+had when the report ran ("label: value"), and controls that only act in a running
+notebook (buttons, progress bars, file pickers) are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from helpers.reports import attributes, tables
+
+CALLOUT_KINDS = {"neutral", "warn", "success", "info", "danger"}
+INPUTS = {"marimo-text", "marimo-text-area", "marimo-number", "marimo-slider", "marimo-range-slider",
+          "marimo-checkbox", "marimo-switch", "marimo-radio", "marimo-dropdown", "marimo-multiselect",
+          "marimo-date", "marimo-datetime", "marimo-date-range", "marimo-code-editor"}
+# Containers whose children are rendered inside them already: keep the children.
+WRAPPERS = {"marimo-ui-element", "marimo-dict", "marimo-array", "marimo-form", "marimo-lazy",
+            "marimo-tabs", "marimo-accordion", "marimo-carousel", "marimo-routes", "marimo-panel"}
+# Controls that act only in a running notebook: nothing to show in a report.
+CONTROLS = {"marimo-button", "marimo-progress", "marimo-file", "marimo-file-browser", "marimo-chatbot",
+            "marimo-microphone", "marimo-refresh"}
+LONG_VALUE = 300  # characters of a text widget's value shown in the settings line
+
+
+def convert(root: Tag) -> None:
+    """Replace every marimo element under root, in place."""
+    for tag in root.find_all(lambda t: t.name.startswith("marimo-")):
+        if tag.decomposed or tag.parent is None:
+            continue
+        name = tag.name
+        if name == "marimo-callout-output":
+            tag.replace_with(_callout(tag))
+        elif name == "marimo-table":
+            tag.replace_with(_parsed(tables.render(tag)))
+        elif name in INPUTS:
+            tag.replace_with(_setting(tag))
+        elif name in WRAPPERS:
+            label = attributes.plain(attributes.value(tag, "label"))
+            if label and name != "marimo-ui-element":
+                tag.insert_before(_parsed(f'<p class="group-label">{escape(label)}</p>'))
+            tag.unwrap()
+        elif name in CONTROLS:
+            tag.decompose()
+        elif name == "marimo-download":
+            label = attributes.plain(attributes.value(tag, "label")) or "a download"
+            tag.replace_with(_parsed(f'<p class="note">[{escape(label)}: a download, available in the '
+                                     f"interactive version]</p>"))
+        elif name == "marimo-json-output":
+            data = attributes.value(tag, "json-data")
+            tag.replace_with(_parsed(f"<pre>{escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre>"))
+        elif name == "marimo-stat":
+            tag.replace_with(_stat(tag))
+        else:
+            _unknown(tag)
+    _collapse_settings(root)
+
+
+def _parsed(markup: str) -> BeautifulSoup:
+    return BeautifulSoup(markup, "html.parser")
+
+
+def _callout(tag: Tag) -> Tag:
+    kind = attributes.value(tag, "kind", "neutral")
+    kind = kind if kind in CALLOUT_KINDS else "neutral"
+    body = _parsed(str(attributes.value(tag, "html", "") or ""))
+    convert(body)  # a callout may hold other elements
+    box = _parsed(f'<div class="callout callout-{kind}" data-kind="{kind}"></div>').div
+    box.extend(list(body.contents))
+    return box
+
+
+def _setting(tag: Tag) -> Tag:
+    label = attributes.plain(attributes.value(tag, "label"))
+    shown = _widget_value(tag.name, attributes.value(tag, "initial-value"))
+    if len(shown) > LONG_VALUE:
+        shown = shown[:LONG_VALUE] + "…"
+    label_html = f'<span class="label">{escape(label)}</span>: ' if label else ""
+    return _parsed(f'<span class="setting">{label_html}<span class="value">{escape(shown)}</span></span>').span
+
+
+def _widget_value(name: str, value: Any) -> str:
+    if name in {"marimo-checkbox", "marimo-switch"}:
+        return "yes" if value is True else "no"
+    if name == "marimo-range-slider" and isinstance(value, list) and len(value) == 2:
+        return f"{value[0]} to {value[1]}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if value is None or value == "":
+        return "(empty)"
+    return str(value)
+
+
+def _stat(tag: Tag) -> Tag:
+    label = attributes.plain(attributes.value(tag, "label"))
+    value = attributes.value(tag, "value", "")
+    caption = attributes.plain(attributes.value(tag, "caption"))
+    parts = [f'<span class="label">{escape(label)}</span>' if label else "",
+             f"<strong>{escape(str(value))}</strong>",
+             f'<span class="note">{escape(caption)}</span>' if caption else ""]
+    return _parsed(f'<div class="stat">{" ".join(p for p in parts if p)}</div>').div
+
+
+def _unknown(tag: Tag) -> None:
+    """An element a static page cannot draw (a chart widget, a custom widget): say so,
+    and keep whatever fallback content it holds."""
+    what = tag.name.removeprefix("marimo-").replace("-", " ")
+    tag.insert_before(_parsed(f'<p class="note">[interactive element ({escape(what)}): '
+                              f"see the interactive version]</p>"))
+    tag.unwrap()
+
+
+def _collapse_settings(root: Tag) -> None:
+    """A block holding nothing but widgets (a notebook's form of parameters) becomes one
+    line, `label: value · label: value`, instead of a stack of boxes."""
+    for block in root.find_all(["div", "span", "p"]):
+        if block.decomposed or block.parent is None or "setting" in (block.get("class") or []):
+            continue
+        settings = block.find_all("span", class_="setting")
+        if not settings or block.find(["img", "table", "pre", "svg"]):
+            continue
+        if _squeezed(block.get_text()) != _squeezed("".join(s.get_text() for s in settings)):
+            continue  # the block has prose or other content besides the widgets
+        line = _parsed('<p class="settings"></p>').p
+        for i, setting in enumerate(settings):
+            if i:
+                line.append(" · ")
+            line.append(setting.extract())
+        block.replace_with(line)
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
