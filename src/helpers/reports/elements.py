@@ -28,6 +28,8 @@ WRAPPERS = {"marimo-ui-element", "marimo-dict", "marimo-array", "marimo-form", "
 # Controls that act only in a running notebook: nothing to show in a report.
 CONTROLS = {"marimo-button", "marimo-progress", "marimo-file", "marimo-file-browser", "marimo-chatbot",
             "marimo-microphone", "marimo-refresh"}
+# marimo's JSON viewer marks values it should draw rather than quote: "text/html:<b>..."
+MIME_PREFIX = re.compile(r"^(text/(html|markdown|plain)|image/[\w.+-]+|application/json):")
 LONG_VALUE = 300  # characters of a text widget's value shown in the settings line
 
 
@@ -55,8 +57,7 @@ def convert(root: Tag) -> None:
             tag.replace_with(_parsed(f'<p class="note">[{escape(label)}: a download, available in the '
                                      f"interactive version]</p>"))
         elif name == "marimo-json-output":
-            data = attributes.value(tag, "json-data")
-            tag.replace_with(_parsed(f"<pre>{escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre>"))
+            tag.replace_with(_json_output(tag))
         elif name == "marimo-stat":
             tag.replace_with(_stat(tag))
         else:
@@ -99,6 +100,37 @@ def _widget_value(name: str, value: Any) -> str:
     return str(value)
 
 
+def _json_output(tag: Tag) -> Tag | BeautifulSoup:
+    """JSON shown as a tree. mo.ui.dictionary and mo.ui.array draw their elements this
+    way, each as a "text/html:<element>" string: those are shown as the elements."""
+    data = attributes.value(tag, "json-data")
+    items = list(data.items()) if isinstance(data, dict) else list(enumerate(data)) if isinstance(data, list) else []
+    if not items or not all(isinstance(v, str) and MIME_PREFIX.match(v) for _, v in items):
+        return _parsed(f"<pre>{escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre>")
+    box = _parsed('<div class="mapping"></div>').div
+    for key, text in items:
+        piece = _mime_string(text)
+        setting = piece.find("span", class_="setting")
+        if setting is not None and setting.find("span", class_="label") is not None:
+            box.append(piece)  # a widget under its own label
+        else:
+            line = _parsed(f'<div><span class="label">{escape(str(key))}</span>: </div>').div
+            line.append(piece)
+            box.append(line)
+    return box
+
+
+def _mime_string(text: str) -> BeautifulSoup:
+    mime, _, payload = text.partition(":")
+    if mime in {"text/html", "text/markdown"}:
+        body = _parsed(payload)
+        convert(body)
+        return body
+    if mime.startswith("image/") and payload.startswith("data:image/"):
+        return _parsed(f'<img class="figure" alt="figure" src="{escape(payload)}">')
+    return _parsed(f"<span>{escape(payload)}</span>")
+
+
 def _stat(tag: Tag) -> Tag:
     label = attributes.plain(attributes.value(tag, "label"))
     value = attributes.value(tag, "value", "")
@@ -135,6 +167,21 @@ def _collapse_settings(root: Tag) -> None:
                 line.append(" · ")
             line.append(setting.extract())
         block.replace_with(line)
+    # Widgets beside other content (a form under a heading): each run of them one line.
+    for setting in root.find_all("span", class_="setting"):
+        if setting.find_parent("p", class_="settings") is not None:
+            continue
+        before = setting.find_previous_sibling()
+        between = setting.previous_sibling
+        joined = (before is not None and before.name == "p" and "settings" in (before.get("class") or [])
+                  and (between is before or (isinstance(between, str) and not between.strip())))
+        if joined:
+            before.append(" · ")
+            before.append(setting.extract())
+        else:
+            line = _parsed('<p class="settings"></p>').p
+            setting.replace_with(line)
+            line.append(setting)
 
 
 def _squeezed(text: str) -> str:

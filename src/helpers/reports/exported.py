@@ -43,6 +43,8 @@ class Export:
 
 def read(path: str | Path) -> Export:
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; name the exported HTML file")
     if not path.is_file():
         raise UserError(f"{path}: no such file; {NOT_AN_EXPORT}")
     try:

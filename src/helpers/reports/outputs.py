@@ -22,6 +22,7 @@ from helpers.reports.headline import CLASS as HEADLINE
 
 # Cells that did not run because a cell above them stopped (mo.stop): nothing to show.
 SKIPPED = {"ancestor-stopped", "ancestor-prevented"}
+FIGURE_CLASS = "figure"  # index.py finds a report's figures by it
 IMAGES = ("image/png", "image/svg+xml", "image/jpeg", "image/gif", "image/webp")
 # When a bundle offers several, the first of these is shown (a figure over its text).
 PREFERRED = (*IMAGES, "text/html", "text/markdown", "application/json", "text/latex", "text/csv", "text/plain")
@@ -36,9 +37,10 @@ def render(output: dict[str, Any]) -> str:
 
 
 def _bundle(data: dict[str, Any]) -> str:
+    sizes = data.get("__metadata__") if isinstance(data.get("__metadata__"), dict) else {}
     for mime in PREFERRED:
         if mime in data:
-            return _one(mime, data[mime])
+            return _one(mime, data[mime], sizes.get(mime))
     if "application/vnd.marimo+error" in data:  # errors as data, as some marimo versions store them
         errors = data["application/vnd.marimo+error"]
         return "".join(_error({"type": "error", "ename": e.get("type"), "evalue": e.get("msg")})
@@ -55,9 +57,9 @@ def _bundle(data: dict[str, Any]) -> str:
     return f'<p class="note">[output of type {escape(kinds)}: see the interactive version]</p>' if kinds else ""
 
 
-def _one(mime: str, value: Any) -> str:
+def _one(mime: str, value: Any, size: Any = None) -> str:
     if mime in IMAGES:
-        return image(mime, value)
+        return image(mime, value, size)
     if mime in {"text/html", "text/markdown"}:
         return html(str(value))
     if mime == "application/json":
@@ -76,9 +78,16 @@ def html(markup: str) -> str:
     return str(soup)
 
 
-def image(mime: str, value: Any) -> str:
+def image(mime: str, value: Any, size: Any = None) -> str:
+    """An <img>; at the size marimo shows it when the bundle says (matplotlib draws
+    at twice that for sharp screens), else the image's own, never wider than the page."""
     uri = data_uri(mime, value)
-    return f'<img class="figure" alt="figure" src="{escape(uri)}">' if uri else ""
+    if not uri:
+        return ""
+    dims = ""
+    if isinstance(size, dict) and all(isinstance(size.get(k), (int, float)) and size[k] > 0 for k in ("width", "height")):
+        dims = f' width="{round(size["width"])}" height="{round(size["height"])}"'
+    return f'<img class="{FIGURE_CLASS}" alt="figure" src="{escape(uri)}"{dims}>'
 
 
 def data_uri(mime: str, value: Any) -> str | None:

@@ -44,7 +44,9 @@ def render(export: Export, *, code: bool = False, links: Links = Links(), root: 
     body = _after_title(body, box)
     facts = provenance.collect(card, code=code, notebook=export.filename, marimo=export.marimo_version,
                                root=root or _home())
-    meta = {"format": REPORT_FORMAT, "title": title, "section": card.section if card else "",
+    numbered = re.match(r"\d+(\.\d+)*(?=\s)", title)  # "2.1 Baseline ...": the paper's section
+    section = (card.section if card and card.section else "") or (numbered.group(0) if numbered else "")
+    meta = {"format": REPORT_FORMAT, "title": title, "section": section,
             "headline": card.raw if card and not card.problem else None,
             "headline_problem": card.problem if card else "",
             "figure": card.figure if card else None, "interactive": links.interactive,

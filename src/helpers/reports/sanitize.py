@@ -62,7 +62,10 @@ def _clean_attributes(tag: Tag) -> None:
             if not _allowed(tag.name, key, text):
                 del tag.attrs[name]
                 if tag.name == "img" and key == "src":
-                    tag["alt"] = f"[image not embedded in this report: {text.strip()[:200]}]"
+                    note = BeautifulSoup("", "html.parser").new_tag("span", attrs={"class": "note"})
+                    note.string = f"[image not embedded in this report: {text.strip()[:200]}]"
+                    tag.replace_with(note)
+                    return
         elif key == "http-equiv" or key == "is":
             del tag.attrs[name]
 

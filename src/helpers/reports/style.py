@@ -72,7 +72,9 @@ footer dd { margin: 0; }
 table.index { border-collapse: collapse; width: 100%; }
 table.index th, table.index td { border-bottom: 1px solid var(--line); padding: 0.7rem 0.6rem; vertical-align: top; text-align: left; }
 table.index th { font-size: 0.85rem; color: var(--muted); }
-table.index img.thumb { width: 320px; max-width: 40vw; height: auto; border: 1px solid var(--line); }
+body.index-page { max-width: 80rem; }
+table.index img.thumb { display: block; width: auto; height: auto; max-width: min(320px, 40vw); max-height: 220px;
+                        border: 1px solid var(--line); }
 table.index .title { font-weight: 600; font-size: 1.05rem; }
 table.index .links { font-size: 0.85rem; }
 table.index ul { margin: 0.2rem 0; padding-left: 1.1rem; }
