@@ -16,7 +16,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
-from helpers.reports import attributes, tables
+from helpers.reports import attributes, images, tables
 
 CALLOUT_KINDS = {"neutral", "warn", "success", "info", "danger"}
 INPUTS = {"marimo-text", "marimo-text-area", "marimo-number", "marimo-slider", "marimo-range-slider",
@@ -30,7 +30,43 @@ CONTROLS = {"marimo-button", "marimo-progress", "marimo-file", "marimo-file-brow
             "marimo-microphone", "marimo-refresh"}
 # marimo's JSON viewer marks values it should draw rather than quote: "text/html:<b>..."
 MIME_PREFIX = re.compile(r"^(text/(html|markdown|plain)|image/[\w.+-]+|application/json):")
-LONG_VALUE = 300  # characters of a text widget's value shown in the settings line
+LONG_VALUE = 300
+# When a bundle offers several, the first of these is shown (a figure over its text).
+PREFERRED = (*images.IMAGES, "text/html", "text/markdown", "application/json", "text/latex", "text/csv", "text/plain")
+MIMEBUNDLE = "application/vnd.marimo+mimebundle"
+
+
+def bundle(data: dict[str, Any]) -> BeautifulSoup:
+    """A MIME bundle ({"text/html": ...}, {"image/png": ...}, or marimo's bundle of
+    several) drawn as HTML, marimo's elements converted."""
+    sizes = data.get("__metadata__") if isinstance(data.get("__metadata__"), dict) else {}
+    for mime in PREFERRED:
+        if mime in data:
+            return _one(mime, data[mime], sizes.get(mime))
+    if MIMEBUNDLE in data:
+        inner = data[MIMEBUNDLE]
+        if isinstance(inner, str):
+            try:
+                inner = json.loads(inner)
+            except json.JSONDecodeError:
+                inner = {}
+        return bundle(inner) if isinstance(inner, dict) else _parsed("")
+    kinds = ", ".join(sorted(k for k in data if not k.startswith("__")))
+    return _parsed(f'<p class="note">[output of type {escape(kinds)}: see the interactive version]</p>' if kinds else "")
+
+
+def _one(mime: str, value: Any, size: Any) -> BeautifulSoup:
+    if mime in images.IMAGES:
+        return _parsed(images.tag(mime, value, size))
+    if mime in {"text/html", "text/markdown"}:  # marimo has rendered markdown to HTML already
+        soup = _parsed(str(value))
+        convert(soup)
+        return soup
+    if mime == "application/json":
+        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+        return _parsed(f"<pre>{escape(text)}</pre>")
+    text = str(value)
+    return _parsed(f'<pre class="text">{escape(text)}</pre>' if text.strip() else "")  # characters of a text widget's value shown in the settings line
 
 
 def convert(root: Tag) -> None:
@@ -58,6 +94,9 @@ def convert(root: Tag) -> None:
                                      f"interactive version]</p>"))
         elif name == "marimo-json-output":
             tag.replace_with(_json_output(tag))
+        elif name == "marimo-mime-renderer":  # an output inside a layout, e.g. a figure in mo.vstack
+            mime = attributes.value(tag, "mime")
+            tag.replace_with(bundle({str(mime): attributes.value(tag, "data")}))
         elif name == "marimo-stat":
             tag.replace_with(_stat(tag))
         else:
@@ -126,8 +165,8 @@ def _mime_string(text: str) -> BeautifulSoup:
         body = _parsed(payload)
         convert(body)
         return body
-    if mime.startswith("image/") and payload.startswith("data:image/"):
-        return _parsed(f'<img class="figure" alt="figure" src="{escape(payload)}">')
+    if mime.startswith("image/"):
+        return _parsed(images.tag(mime, payload))
     return _parsed(f"<span>{escape(payload)}</span>")
 
 

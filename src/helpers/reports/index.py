@@ -17,13 +17,15 @@ from typing import Any
 
 from helpers.errors import UserError
 from helpers.reports import headline, provenance
-from helpers.reports.outputs import FIGURE_CLASS
+from helpers.reports.images import FIGURE_CLASS
 from helpers.reports.page import REPORT_ATTRIBUTE
 from helpers.reports.style import CSS
 from helpers.reports.thumbnails import thumbnail
 
 BODY = re.compile(rf'<body {REPORT_ATTRIBUTE}="([^"]*)"')
-FIGURE = re.compile(rf'<img class="{FIGURE_CLASS}" alt="[^"]*" src="(data:image/[^"]+)"')
+IMG = re.compile(r"<img\b[^>]*>")
+FIGURE = re.compile(rf'\bclass="{FIGURE_CLASS}"')
+SRC = re.compile(r'\bsrc="(data:image/[^"]+)"')
 RENDER_FIRST = "render it first with `python -m helpers report page EXPORT.html -o PAGE.html` (or `make report`)"
 
 
@@ -49,8 +51,8 @@ def read(path: str | Path) -> Entry:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read it ({exc.__class__.__name__}); {RENDER_FIRST}") from None
-    # page.py wrote both patterns below; matching them is ten times faster than parsing
-    # a page whose figures are megabytes of base64.
+    # page.py wrote the body tag and the figures' <img> tags; matching them is ten
+    # times faster than parsing a page whose figures are megabytes of base64.
     found = BODY.search(text)
     try:
         meta = json.loads(html.unescape(found.group(1))) if found else None
@@ -75,7 +77,8 @@ def _card(meta: dict[str, Any]) -> headline.Headline | None:
 
 def _main_figure(text: str, chosen: Any) -> str | None:
     """The card's chosen figure (1-based), else the report's first."""
-    figures = FIGURE.findall(text)
+    figures = [src.group(1) for img in IMG.finditer(text)
+               if FIGURE.search(img.group(0)) and (src := SRC.search(img.group(0)))]
     if not figures:
         return None
     index = chosen - 1 if isinstance(chosen, int) and 0 < chosen <= len(figures) else 0
@@ -92,7 +95,8 @@ def render(reports: list[str | Path], out: str | Path) -> str:
     versions = sorted({e.version for e in entries if e.version})
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>Reports: Teaching AI to Handle Exceptions</title><style>{CSS}</style></head><body class="index-page">"
+            f"<title>Reports: Teaching AI to Handle Exceptions</title><style>{CSS}</style></head>"
+            f'<body class="index-page">'
             f"<h1>Reports</h1><p>One report per section of the paper, made by the workspace's notebooks. "
             f"Each opens offline; its interactive version needs internet.</p>"
             f'<table class="index"><thead><tr><th>Main figure</th><th>Section</th><th>Report</th>'

@@ -63,7 +63,9 @@ def _clean_attributes(tag: Tag) -> None:
                 del tag.attrs[name]
                 if tag.name == "img" and key == "src":
                     note = BeautifulSoup("", "html.parser").new_tag("span", attrs={"class": "note"})
-                    note.string = f"[image not embedded in this report: {text.strip()[:200]}]"
+                    remote = re.match(r"\s*https?://", text)  # say which, unless it is a blob of data
+                    note.string = (f"[image not embedded in this report: {text.strip()[:200]}]" if remote
+                                   else "[image not embedded in this report]")
                     tag.replace_with(note)
                     return
         elif key == "http-equiv" or key == "is":
