@@ -17,6 +17,44 @@ BASELINE = REPO / "notebooks/01_baseline.py"
 BASELINE_ARGS = ("--scenario", "hospitality")  # 6 levels + the control: 7 offline calls
 
 
+# A notebook with no headline card: the front page says "no headline" for it.
+PLAIN = '''import marimo
+
+app = marimo.App()
+
+with app.setup:
+    import marimo as mo
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+
+@app.cell
+def _():
+    mo.md("# 1.0 Plain notebook")
+    return
+
+
+@app.cell
+def _():
+    _fig, _ax = plt.subplots(figsize=(6, 2))
+    _ax.plot([0, 1], [1, 0])
+    _fig
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+'''
+
+
+def plain_notebook(folder: Path) -> Path:
+    path = folder / "plain_notebook.py"
+    path.write_text(PLAIN)
+    return path
+
+
 def export(notebook: Path, out: Path, *args: str, code: bool, home: Path, models: Path) -> Path:
     """`marimo export html` in a subprocess whose cache, records and data are under home."""
     env = {**os.environ, "EXCEPTIONS_CACHE": str(home / "cache"), "EXCEPTIONS_RECORDS": str(home / "records"),
