@@ -31,6 +31,9 @@ table.data th, table.data td { border: 1px solid var(--line); padding: 0.2rem 0.
 table.data th { background: var(--soft); position: sticky; top: 0; }
 table.data td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data tbody tr:nth-child(even) td { background: #fafbfc; }
+main table:not(.data) { border-collapse: collapse; margin: 0.6rem 0; }
+main table:not(.data) th, main table:not(.data) td { border-bottom: 1px solid var(--line); padding: 0.2rem 0.6rem;
+                                                      text-align: left; }
 .note { color: var(--muted); font-size: 0.88rem; margin: 0.3rem 0; }
 .callout { border: 1px solid var(--line); border-left: 5px solid var(--muted); border-radius: 4px;
            padding: 0.5rem 0.9rem; margin: 0.8rem 0; background: var(--soft); }
