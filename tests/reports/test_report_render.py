@@ -185,6 +185,9 @@ def test_headline_card_on_top_and_in_the_footer(sample, baseline):
     assert figures == ["mean absolute gap from human (illustrative data) : 29.0% illustrative",
                        "significantly different buckets : 39 of 60 measured"]
     assert "Headline:" not in soup.get_text()  # the card's own summary is not shown twice
+    # With the code shown, the setup cell comes first: the box still follows the title.
+    with_code = rendered(sample, code=True)
+    assert with_code.find("h1").find_parent("section").find_next_sibling() is with_code.find("section", class_="headline")
     assert soup.title.get_text() == "9.9 Sample report"
     facts = footer(soup)
     assert facts["Models"] == "local/smollm2-135m-instruct"

@@ -109,13 +109,16 @@ def _title(export: Export, card: headline.Headline | None, body: str) -> str:
 
 
 def _after_title(body: str, box: str) -> str:
-    """The headline box right below the notebook's title when its first cell is one, else first."""
+    """The headline box right below the cell with the notebook's title (its first <h1>),
+    unless results come before that; then first."""
     if not box:
         return body
-    first = body.find("</section>")
-    if first >= 0 and "<h1" in body[:first]:
-        return body[:first + len("</section>")] + box + body[first + len("</section>"):]
-    return box + body
+    title = body.find("<h1")
+    end = body.find("</section>", title) if title >= 0 else -1
+    if end < 0 or "<img" in body[:title] or "<table" in body[:title]:
+        return box + body
+    end += len("</section>")
+    return body[:end] + box + body[end:]
 
 
 def _nav(links: Links) -> str:
