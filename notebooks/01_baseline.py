@@ -7,7 +7,7 @@ with app.setup:
     import marimo as mo
 
     from helpers.exceptions import plots, reference, stats
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import runs
     from helpers.notebook.comparison import READING, permutation_tests, summary_lines
     from helpers.notebook.validity import assess as assess_validity
@@ -92,13 +92,13 @@ def _(run, study, validity):
     ### The gap beside its reference points (measured)
 
     {READING}
-    """), mo.ui.table(_references, selection=None)])
+    """), table(_references, selection=None)])
     return (comparison,)
 
 
 @app.cell
 def _(comparison):
-    mo.ui.table(comparison.round(4), selection=None)
+    table(comparison.round(4), selection=None)
     return
 
 
@@ -127,7 +127,7 @@ def _():
 
     These numbers are quoted from the paper's text (source column), not measured here.
     Where the paper does not name the level, the note says where we placed it.
-    """), mo.ui.table(reference.human_marks(), selection=None)])
+    """), table(reference.human_marks(), selection=None)])
     return
 
 

@@ -7,7 +7,7 @@ with app.setup:
     import marimo as mo
 
     from helpers.exceptions import plots, reference, stats, summaries
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import answers, runs
     from helpers.notebook.comparison import READING, permutation_tests, summary_lines
     from helpers.notebook.validity import assess as assess_validity
@@ -108,7 +108,7 @@ def _(run, study, validity):
     compare the direction of the change from baseline to `cot`, not the numbers.
     """), validity.beside_paper(_side),
         mo.md(f"### Each gap beside its reference points (measured)\n\n{READING}"),
-        mo.ui.table(_references, selection=None)])
+        table(_references, selection=None)])
     return
 
 
@@ -151,7 +151,7 @@ def _(examples, run):
     (an opening yes/no, a labelled final answer, an emphasised yes/no, a first-person
     statement about the scenario's action); anything else is `invalid`: counted here,
     never treated as a refusal. Counted over {_which}.
-    """), mo.ui.table(_invalid, selection=None)])
+    """), table(_invalid, selection=None)])
     return
 
 

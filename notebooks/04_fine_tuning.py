@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import plots
     from helpers.finetune import LoraSettings, lora
     from helpers.finetune import evaluation as sft_eval
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
     from helpers.notebook.validity import assess as assess_validity
@@ -134,14 +134,14 @@ def _(evaluation, study, validity):
     different people, different scenarios' share. Compare the pattern, not the numbers.
     """), validity.beside_paper(sft_eval.beside_paper(summary, study.human.label)),
         mo.md(f"### Each gap beside its reference points (measured, same held-out people)\n\n{READING}"),
-        mo.ui.table(finetuning.references(evaluation, study.human, ("in-scenario", "base"), by="group",
+        table(finetuning.references(evaluation, study.human, ("in-scenario", "base"), by="group",
                                           compared_as="in-scenario"), selection=None)])
     return (summary,)
 
 
 @app.cell
 def _(summary):
-    mo.ui.table(summary.round(3), selection=None)
+    table(summary.round(3), selection=None)
     return
 
 

@@ -9,7 +9,7 @@ with app.setup:
     from helpers.exceptions import levels_of, plots, reference
     from helpers.finetune import lora
     from helpers.finetune import evaluation as sft_eval
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import finetuning
     from helpers.notebook.comparison import READING
     from helpers.notebook.validity import assess as assess_validity
@@ -142,9 +142,9 @@ def _(evaluation, gaps, study):
     many of the 720 orderings bring the model's rates at least as close to the humans' as the
     true order: a small p means the model follows the human level structure; p near 1 means
     any ordering fits as well (for example a flat curve, which only says how often it refuses).
-    """), mo.ui.table(gaps.round(4), selection=None),
+    """), table(gaps.round(4), selection=None),
         mo.md(f"### Each transfer gap beside its reference points (measured, all participants)\n\n{READING}"),
-        mo.ui.table(finetuning.references(evaluation, study.human, ("transfer",), by="agent",
+        table(finetuning.references(evaluation, study.human, ("transfer",), by="agent",
                                           compared_as="transfer"), selection=None)])
     return
 

@@ -8,7 +8,7 @@ with app.setup:
 
     from helpers.exceptions import plots, stats
     from helpers.humans import moralexceptqa
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import runs
     from helpers.notebook.validity import assess as assess_validity
     from helpers.notebook.comparison import READING, permutation_tests, reference_table, summary_lines
@@ -119,13 +119,13 @@ def _(permutations, references, summary):
     ### Each gap beside its reference points (measured)
 
     {READING}
-    """), mo.ui.table(references, selection=None)])
+    """), table(references, selection=None)])
     return
 
 
 @app.cell
 def _(comparison):
-    mo.ui.table(comparison.round(4), selection=None, page_size=54)
+    table(comparison.round(4), selection=None, page_size=54)
     return
 
 
@@ -145,7 +145,7 @@ def _(data):
 
 @app.cell
 def _(data):
-    mo.ui.table(data.human.round(4), selection=None, page_size=54)
+    table(data.human.round(4), selection=None, page_size=54)
     return
 
 

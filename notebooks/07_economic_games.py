@@ -12,7 +12,7 @@ with app.setup:
     from helpers import economics
     from helpers.economics import agents, measures, play, synthetic
     from helpers.economics import plots as econ_plots
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import econ_agents
     from helpers.notebook.runs import call_details
 
@@ -136,7 +136,7 @@ def _(all_games, kappa_slider, params, size_slider, train_button):
 
 @app.cell
 def _(train_note, trained):
-    _table = mo.ui.table(agents.describe(trained), selection=None) if trained else mo.md("")
+    _table = table(agents.describe(trained), selection=None) if trained else mo.md("")
     _figure = econ_plots.losses(trained) if trained else mo.md("")
     mo.vstack([mo.md("## 3. Fine-tuned agents (LoRA on the offline model)"),
                mo.md(econ_agents.training_status(trained, train_note, "The measures below cover the base model only.")),
@@ -176,7 +176,7 @@ def _(answers, ask_result, decisions, kappa_slider, labels):
                      "is **invalid**, shown here and never counted as a choice. `optimal_share_kappa0` is "
                      "the share of valid answers a homo economicus would give; `optimal_share_kappa` the "
                      f"same for κ = {kappa_slider.value:g}." + call_details(ask_result.stats)),
-               mo.ui.table(_agree.round(3), selection=None)])
+               table(_agree.round(3), selection=None)])
     return
 
 
@@ -201,7 +201,7 @@ def _(answers, decisions, labels):
     `slope_threshold`, on the κ* a setting needs before cooperating pays (negative = less
     cooperation where more morality would be needed). Empty where the settings do not vary
     that quantity or too few answers are valid.
-    """), mo.ui.table(_sens.drop(columns="model").round(3), selection=None)])
+    """), table(_sens.drop(columns="model").round(3), selection=None)])
     return
 
 
@@ -219,14 +219,14 @@ def _(answers, decisions, labels):
     temperature τ profiled out; the interval is the 95% likelihood-ratio set. `p vs random`
     tests the model against choosing uniformly at random: when it is large, the answers do not
     follow payoffs at all and no κ should be read from them.
-    """), mo.ui.table(_rows, selection=None), econ_plots.kappa_profiles(fits)])
+    """), table(_rows, selection=None), econ_plots.kappa_profiles(fits)])
     return (fits,)
 
 
 @app.cell
 def _(rates):
     mo.vstack([mo.md("### Cooperation per game and payoff setting"),
-               mo.ui.table(rates.round(3), selection=None, page_size=25)])
+               table(rates.round(3), selection=None, page_size=25)])
     return
 
 

@@ -9,7 +9,7 @@ with app.setup:
     from helpers import economics
     from helpers.economics import agents, dilemmas, duopoly, measures, play
     from helpers.economics import plots as econ_plots
-    from helpers.notebook import checked, headline, spends_without_click
+    from helpers.notebook import checked, headline, spends_without_click, table
     from helpers.notebook import econ_agents
     from helpers.notebook.runs import call_details
 
@@ -104,7 +104,7 @@ def _(family, kappa_slider):
     mo.vstack([mo.md("## 1. Dilemmas: what each agent type would do\n\n"
                      f"> {family[0].render()}\n\n*Derivation at κ = {kappa_slider.value:g}:* "
                      f"{economics.choose(family[0].decision(), kappa_slider.value).derivation}"),
-               mo.ui.table(_rows, selection=None)])
+               table(_rows, selection=None)])
     return
 
 
@@ -113,7 +113,7 @@ def _(kappa_slider, market_form):
     market = checked(duopoly.Market, **market_form.value)
     benchmarks = market.benchmarks(kappa_slider.value)
     mo.vstack([mo.md(f"## 2. Pricing: the benchmarks\n\n{market.rules()}"),
-               mo.ui.table(benchmarks.round(3), selection=None),
+               table(benchmarks.round(3), selection=None),
                econ_plots.moralis_prices(market, kappa_slider.value)])
     return benchmarks, market
 
@@ -134,7 +134,7 @@ def _(params, samples_slider, train_note, trained):
     labels = {a.model: a.label for a in agent_list}
     ask_config = checked(econ_agents.ask_config, agent_list, samples_slider.value, params)
     mo.vstack([mo.md("## 3. Agents"), mo.md(econ_agents.training_status(trained, train_note, "Only the base model plays below.")),
-               mo.ui.table(agents.describe(agent_list), selection=None), econ_agents.shutdowns(ask_config)])
+               table(agents.describe(agent_list), selection=None), econ_agents.shutdowns(ask_config)])
     return agent_list, ask_config, labels
 
 
@@ -162,7 +162,7 @@ def _(dilemma_answers, dilemma_decisions, dilemma_result, family, kappa_slider, 
                                       {"av_dilemma": "Autonomous vehicle (dilemmas numbered as in section 1)"},
                                       ylabel="share swerving",
                                       ticks={d.item: str(_n + 1) for _n, d in enumerate(family)}),
-               mo.ui.table(_rates.drop(columns=["game"]).round(3), selection=None)])
+               table(_rates.drop(columns=["game"]).round(3), selection=None)])
     return
 
 
@@ -173,7 +173,7 @@ def _(dilemma_answers, dilemma_decisions, labels):
     _rows = [{"agent": k, "implied κ": f.kappa, "95% low": f.ci_low, "95% high": f.ci_high, "valid answers": f.n,
               "p vs random": f.p_uniform, "note": f.note} for k, f in dilemma_fits.items()]
     mo.vstack([mo.md("The κ implied by the dilemma answers alone (same logit model and likelihood-ratio "
-                     "interval as notebook 07):"), mo.ui.table(_rows, selection=None)])
+                     "interval as notebook 07):"), table(_rows, selection=None)])
     return (dilemma_fits,)
 
 
@@ -196,7 +196,7 @@ def _(benchmarks, market, prices):
                      "profit) / (collusive profit − Nash profit) over `valid_rounds`, the rounds where both "
                      "firms answered validly: 0 is competitive, 1 collusive."
                      + _note),
-               econ_plots.price_paths(prices, benchmarks), mo.ui.table(pricing.round(3), selection=None)])
+               econ_plots.price_paths(prices, benchmarks), table(pricing.round(3), selection=None)])
     return (pricing,)
 
 

@@ -87,7 +87,7 @@ def gap_figures(summary: pd.DataFrame, human_label: str, *, illustrative: bool, 
         agent = str(getattr(r, name))
         variant = getattr(r, "variant", "")
         who = f"{agent}, {variant}" if variant and variant != "baseline" else agent
-        figures.append(Figure(f"mean absolute gap from {human_label} ({who})",
+        figures.append(Figure(f"{who}: mean absolute gap from {human_label}",
                               f"{r.mean_abs_diff:.1%}; {r.significant} of {r.buckets} buckets differ (z-test)", kind))
     return figures
 

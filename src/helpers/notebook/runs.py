@@ -25,6 +25,7 @@ from helpers.notebook.comparison import HumanSide
 from helpers.notebook.params import NotebookParams, check_run_arguments
 from helpers.notebook.progress import ProgressBar
 from helpers.notebook.shutdowns import shutdown_callout
+from helpers.notebook.tables import table
 
 
 @dataclass(frozen=True)
@@ -230,4 +231,4 @@ def bucket_table(buckets: pd.DataFrame):
     """Every bucket of a run, rounded, one page of up to 100 rows."""
     import marimo as mo
 
-    return mo.ui.table(buckets.round(3), selection=None, page_size=min(len(buckets), 100) or 10)
+    return table(buckets.round(3), selection=None, page_size=min(len(buckets), 100) or 10)
