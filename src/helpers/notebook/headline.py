@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+# The reader (helpers.reports.headline) owns the format's names; the card writes them.
+from helpers.reports.headline import CLASS, VERDICTS as STATUSES
+
 VERSION = 1
 # What a number is: measured here, quoted from the paper, or computed against
 # generated (illustrative or synthetic) data. Every figure on the card says which.
 KINDS = ("measured", "paper-reported", "illustrative", "synthetic")
-STATUSES = ("interpretable", "not interpretable", "mixed", "not applicable")
-CLASS = "exceptions-headline"
 
 
 @dataclass(frozen=True)
