@@ -22,7 +22,7 @@ from helpers.finetune.split import ParticipantSplit, split_participants
 from helpers.notebook.comparison import HumanSide, reference_table
 from helpers.notebook.progress import ProgressBar
 from helpers.notebook.runs import Study, open_study
-from helpers.notebook.tables import table
+from helpers.notebook.tables import table as ui_table
 from helpers.notebook.training import TrainingParams
 
 
@@ -95,7 +95,7 @@ class Trained:
 
         losses = self.labelled()
         note = f"\n\n**{self.missing} models are not trained yet:** press the button above." if self.missing else ""
-        shown = [mo.md("## Training" + note), table(finetune.loss_table(losses).round(3), selection=None)]
+        shown = [mo.md("## Training" + note), ui_table(finetune.loss_table(losses).round(3), selection=None)]
         if figure:
             shown.append(finetune.loss_figure(losses) if losses else mo.md("_No training losses yet._"))
         return mo.vstack(shown)

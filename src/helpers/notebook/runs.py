@@ -25,7 +25,7 @@ from helpers.notebook.comparison import HumanSide
 from helpers.notebook.params import NotebookParams, check_run_arguments
 from helpers.notebook.progress import ProgressBar
 from helpers.notebook.shutdowns import shutdown_callout
-from helpers.notebook.tables import table
+from helpers.notebook.tables import table as ui_table
 
 
 @dataclass(frozen=True)
@@ -231,4 +231,4 @@ def bucket_table(buckets: pd.DataFrame):
     """Every bucket of a run, rounded, one page of up to 100 rows."""
     import marimo as mo
 
-    return table(buckets.round(3), selection=None, page_size=min(len(buckets), 100) or 10)
+    return ui_table(buckets.round(3), selection=None, page_size=min(len(buckets), 100) or 10)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.exceptions import reference, validity
 from helpers.exceptions.validity import FAIL, PASS, Card, Thresholds
-from helpers.notebook.tables import table
+from helpers.notebook.tables import table as ui_table
 
 _MARKS = {PASS: "pass", FAIL: "**fail**"}
 
@@ -77,7 +77,7 @@ class Validity:
         import marimo as mo
 
         def shown(frame: pd.DataFrame):
-            return table(frame.round(3), selection=None, page_size=max(len(frame), 1))
+            return ui_table(frame.round(3), selection=None, page_size=max(len(frame), 1))
 
         if self.comparable:
             return shown(table)
@@ -113,7 +113,7 @@ class Validity:
             "that this run cannot tell.")
         callouts = [mo.callout(mo.md(_card_markdown(c)), kind=_kind(c)) for c in self.cards]
         shown = self.table().round(3)
-        return mo.vstack([intro, *callouts, table(shown, selection=None, page_size=max(len(shown), 1))])
+        return mo.vstack([intro, *callouts, ui_table(shown, selection=None, page_size=max(len(shown), 1))])
 
 
 def _kind(found: Card) -> str:
