@@ -102,11 +102,11 @@ survey: $(STAMP)
 
 # The workspace inside JupyterLab, as a class on a JupyterHub meets it: the
 # launcher's marimo entries (marimo-jupyter-extension) open notebooks/*.py in this
-# venv's marimo, and reports/*.html open from the file browser. The settings
-# (this venv's marimo, no per-notebook sandbox, no calls out) are in
-# lab/jupyter_server_config.py. Open the printed URL; the token is a fresh random
-# one unless LAB_TOKEN is given. LAB_ARGS passes more options to `jupyter lab`
-# (e.g. --allow-root in a container). JupyterHub: docs/jupyterhub.md.
+# venv's marimo; its Reports entry and the file browser open reports/*.html. The
+# settings (this venv's marimo, no per-notebook sandbox, no calls out, the Reports
+# entry) are in lab/jupyter_server_config.py. Open the printed URL; the token is a
+# fresh random one unless LAB_TOKEN is given. LAB_ARGS passes more options to
+# `jupyter lab` (e.g. --allow-root in a container). JupyterHub: docs/jupyterhub.md.
 LAB_PORT = $(or $(PORT),8888)
 lab: $(STAMP)
 	@token="$${LAB_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(16))')}"; \

@@ -17,6 +17,24 @@ c.MarimoProxyConfig.sandbox = None
 # marimo asks PyPI for a newer version at start; the room may have no network.
 c.MarimoProxyConfig.skip_update_check = True
 
+# A "Reports" launcher tile: the reports/ folder of the checkout this file is in
+# (where `make report` writes, also when a Hub loads this file with load_subconfig),
+# served by lab/serve_reports.py behind jupyter-server-proxy, so the links of
+# reports/index.html work (Jupyter's /files/ refuses them: see serve_reports.py).
+here = Path(__file__).resolve().parent
+reports = here.parent / "reports"
+c.ServerProxy.servers = {
+    "reports": {
+        "command": [sys.executable, str(here / "serve_reports.py"), "{port}", str(reports)],
+        "timeout": 30,
+        "new_browser_tab": True,
+        # In the Notebook section: JupyterLab's launcher draws an entry's own image
+        # only there and in Console.
+        "launcher_entry": {"title": "Reports", "category": "Notebook",
+                           "icon_path": str(here / "reports.svg")},
+    }
+}
+
 # JupyterLab's own calls out: the news feed and the update check (both fetch
 # from jupyter.org), and the extension manager's PyPI search.
 c.LabApp.news_url = None

@@ -109,11 +109,12 @@ def make_lab(folder: Path, env: dict[str, str] | None = None, timeout: float = 2
 
 
 @contextlib.contextmanager
-def stand_in_report(html: str):
-    """A page in reports/ for the lab to open; yields its path from the checkout.
+def stand_in_reports(pages: dict[str, str]):
+    """Pages (name: HTML) in a folder of reports/ for the lab to open; yields the
+    folder's path from the checkout.
 
-    make report's output is not in git, so the tests bring their own page, in a
-    folder of its own (JupyterLab adds .ipynb_checkpoints/ beside what it opens),
+    make report's output is not in git, so the tests bring their own pages, in a
+    folder of their own (JupyterLab adds .ipynb_checkpoints/ beside what it opens),
     and take it all away afterwards.
     """
     reports = REPO / "reports"
@@ -121,8 +122,9 @@ def stand_in_report(html: str):
     folder = reports / f"lab-test-{secrets.token_hex(4)}"
     folder.mkdir(parents=True)
     try:
-        (folder / "report.html").write_text(html, encoding="utf-8")
-        yield (folder / "report.html").relative_to(REPO).as_posix()
+        for name, html in pages.items():
+            (folder / name).write_text(html, encoding="utf-8")
+        yield folder.relative_to(REPO).as_posix()
     finally:
         shutil.rmtree(folder)
         if made_reports:

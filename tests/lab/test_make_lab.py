@@ -10,7 +10,7 @@ from pathlib import Path
 
 import marimo
 import pytest
-from lab_server import REPO, lab_command, lab_env, make_lab, stand_in_report, stop_group
+from lab_server import REPO, lab_command, lab_env, make_lab, stand_in_reports, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -81,15 +81,23 @@ def test_workspace_notebooks_open_through_the_proxy(lab):
     assert set(NOTEBOOKS) <= set(marimo_files(listed["files"]))
 
 
-def test_reports_are_served_from_the_file_browser(lab):
-    with stand_in_report("<!doctype html><title>t</title><h1>Static report</h1>") as report:
-        status, headers, body = lab.get(f"/files/{report}")
-        assert status == 200
-        assert headers["Content-Type"].startswith("text/html")
-        assert "<h1>Static report</h1>" in body
-        folder, name = report.rsplit("/", 1)
+def test_reports_are_served_from_the_file_browser_and_the_reports_tile(lab):
+    page = "<!doctype html><title>t</title><h1>Static report</h1>"
+    with stand_in_reports({"report.html": page}) as folder:
+        # JupyterLab's file browser lists it and "Open in New Browser Tab" fetches /files/.
         status, _, body = lab.get(f"/api/contents/{folder}")
-        assert name in {item["name"] for item in json.loads(body)["content"]}
+        assert "report.html" in {item["name"] for item in json.loads(body)["content"]}
+        status, headers, body = lab.get(f"/files/{folder}/report.html")
+        assert (status, body) == (200, page)
+        assert headers["Content-Type"].startswith("text/html")
+        # The Reports tile's server (lab/serve_reports.py) serves reports/ behind the proxy.
+        status, headers, body = lab.get(f"/reports/{folder.removeprefix('reports/')}/report.html")
+        assert (status, body) == (200, page)
+        assert headers["Content-Type"].startswith("text/html")
+    status, _, body = lab.get("/server-proxy/servers-info")
+    tile = {s["name"]: s for s in json.loads(body)["server_processes"]}["reports"]
+    assert tile["launcher_entry"]["enabled"] and tile["launcher_entry"]["title"] == "Reports"
+    assert lab.get("/server-proxy/icon/reports")[0] == 200
 
 
 def test_a_busy_port_stops_make_lab_with_a_message(tmp_path):
