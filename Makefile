@@ -18,7 +18,7 @@ INTERACTIVE := $(patsubst notebooks/%.py,reports/interactive/%.html,$(NOTEBOOKS)
 CODE ?=
 SHOW_CODE   := $(filter 1 yes true,$(CODE))
 
-.PHONY: setup compat-server report test edit bench clean survey
+.PHONY: setup compat-server report test edit bench clean survey lab
 .DELETE_ON_ERROR:
 
 setup: $(STAMP)
@@ -107,15 +107,31 @@ edit: $(STAMP)
 # `make survey STUDY=workshop-1 HOST=0.0.0.0` serves the room's network; the
 # organiser's page (counts, export) needs the key printed at start
 # (a fresh random one unless ORGANISER_KEY is given).
+# HOST and PORT are those of whichever server the target starts; each has its own
+# default port.
 STUDY ?= survey
 HOST  ?= 127.0.0.1
-PORT  ?= 2718
+SURVEY_PORT = $(or $(PORT),2718)
 survey: $(STAMP)
 	@key="$${ORGANISER_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
-	echo "participants: http://$(HOST):$(PORT)/"; \
-	echo "organiser:    http://$(HOST):$(PORT)/?view=organiser&key=$$key"; \
+	echo "participants: http://$(HOST):$(SURVEY_PORT)/"; \
+	echo "organiser:    http://$(HOST):$(SURVEY_PORT)/?view=organiser&key=$$key"; \
 	EXCEPTIONS_ORGANISER_KEY="$$key" $(BIN)/marimo run apps/survey.py \
-	  --host $(HOST) --port $(PORT) --no-token -- --study $(STUDY)
+	  --host $(HOST) --port $(SURVEY_PORT) --no-token -- --study $(STUDY)
+
+# The workspace inside JupyterLab, as a class on a JupyterHub meets it: the
+# launcher's marimo entries (marimo-jupyter-extension) open notebooks/*.py in this
+# venv's marimo; its Reports entry and the file browser open reports/*.html. The
+# settings (this venv's marimo, no per-notebook sandbox, no calls out, the Reports
+# entry) are in lab/jupyter_server_config.py. Open the printed URL; the token is a
+# fresh random one unless LAB_TOKEN is given. LAB_ARGS passes more options to
+# `jupyter lab` (e.g. --allow-root in a container). JupyterHub: docs/jupyterhub.md.
+LAB_PORT = $(or $(PORT),8888)
+lab: $(STAMP)
+	@token="$${LAB_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(16))')}"; \
+	echo "JupyterLab: http://$(HOST):$(LAB_PORT)/lab?token=$$token"; \
+	export JUPYTER_TOKEN="$$token"; exec $(BIN)/jupyter lab --config="$(CURDIR)/lab/jupyter_server_config.py" \
+	  --notebook-dir="$(CURDIR)" --ip=$(HOST) --port=$(LAB_PORT) --no-browser $(LAB_ARGS)
 
 clean:
 	rm -rf reports .pytest_cache
