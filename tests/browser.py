@@ -72,3 +72,19 @@ def chromium_page():
             yield browser
         finally:
             browser.close()
+
+
+def only_local(context, allowed: tuple[str, ...] = ("file:",)) -> list[str]:
+    """Abort every request of a browser context whose URL does not start with one of
+    `allowed` (the network "cut"); returns the list the aborted URLs are added to."""
+    aborted: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(allowed):
+            r.continue_()
+        else:
+            aborted.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    return aborted

@@ -9,7 +9,7 @@ import io
 
 import pytest
 from PIL import Image  # matplotlib's dependency
-from browser import chromium_page, needs_chromium
+from browser import chromium_page, needs_chromium, only_local
 from lab_server import make_lab, stand_in_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
@@ -25,21 +25,11 @@ def test_launcher_notebook_and_report(tmp_path, models_dir):
     report = ('<!doctype html><title>t</title><h1>Static report</h1>'
               f'<img alt="figure" src="data:image/png;base64,{png(40, 30)}">')
     index = '<!doctype html><title>i</title><h1>Front page</h1><a href="report.html">section</a>'
-    aborted: list[str] = []
     with stand_in_reports({"index.html": index, "report.html": report}) as folder:
         with make_lab(tmp_path / "lab", {"EXCEPTIONS_MODELS": str(models_dir)}) as lab, \
                 chromium_page() as browser:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
-
-            def local_only(route):
-                url = route.request.url
-                if url.startswith((lab.url + "/", "data:", "blob:")):
-                    route.continue_()
-                else:
-                    aborted.append(url)
-                    route.abort()
-
-            context.route("**/*", local_only)
+            aborted = only_local(context, (lab.url + "/", "data:", "blob:"))
             page = context.new_page()
             page.goto(f"{lab.url}/lab?token={lab.token}")
             cards = page.locator(".jp-LauncherCard")

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import chromium_page, needs_chromium
+from browser import chromium_page, needs_chromium, only_local
 from report_exports import SAMPLE, export, plain_notebook
 
 from helpers.reports import exported, index, page
@@ -35,21 +35,6 @@ def reports(tmp_path_factory, models_dir):
     return folder
 
 
-def offline(context) -> list[str]:
-    """Abort every request that is not for a local file; the list of the aborted ones."""
-    aborted: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith("file:"):
-            r.continue_()
-        else:
-            aborted.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    return aborted
-
-
 def opened(context, path: Path):
     tab = context.new_page()
     tab.goto(path.as_uri(), wait_until="load")
@@ -59,7 +44,7 @@ def opened(context, path: Path):
 def test_report_page_offline(reports):
     with chromium_page() as browser:
         context = browser.new_context()
-        aborted = offline(context)
+        aborted = only_local(context)
         tab = opened(context, reports / "sample.html")
         figures = tab.locator("img.figure")
         assert figures.count() == 2
@@ -83,7 +68,7 @@ def test_report_page_offline(reports):
 def test_front_page_offline_and_without_javascript(reports):
     with chromium_page() as browser:
         context = browser.new_context(java_script_enabled=False)
-        aborted = offline(context)
+        aborted = only_local(context)
         tab = opened(context, reports / "index.html")
         thumbs = tab.locator("img.thumb")
         assert thumbs.count() == 2

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import chromium_page, needs_chromium
+from browser import chromium_page, needs_chromium, only_local
 from marimo_html import session
 
 from helpers import paths
@@ -83,17 +83,9 @@ def card(built: Path, name: str) -> dict | None:
 
 def open_offline(browser, path: Path):
     """Open a file:// page with every other request aborted; returns (page, aborted URLs)."""
-    page = browser.new_page()
-    aborted: list[str] = []
-
-    def only_files(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            aborted.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_files)
+    context = browser.new_context()
+    aborted = only_local(context)
+    page = context.new_page()
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_load_state("networkidle")
     return page, aborted
