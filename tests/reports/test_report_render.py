@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from marimo_html import callouts, images, tables
 from PIL import Image
-from report_exports import BASELINE, BASELINE_ARGS, REPO, SAMPLE, export
+from report_exports import BASELINE, BASELINE_ARGS, REPO, SAMPLE, export, plain_notebook
 
 from helpers.errors import UserError
 from helpers.reports import exported, page, provenance
@@ -31,6 +31,12 @@ def sample(tmp_path_factory, models_dir):
 def baseline(tmp_path_factory, models_dir):
     folder = tmp_path_factory.mktemp("baseline")
     return export(BASELINE, folder / "01_baseline.html", *BASELINE_ARGS, code=False, home=folder, models=models_dir)
+
+
+@pytest.fixture(scope="module")
+def plain_export(tmp_path_factory, models_dir):
+    folder = tmp_path_factory.mktemp("plain")
+    return export(plain_notebook(folder), folder / "plain.html", code=False, home=folder, models=models_dir)
 
 
 def rendered(path, **kwargs) -> BeautifulSoup:
@@ -175,7 +181,7 @@ def test_console_output_printed_and_logs_folded(sample):
     assert not log.has_attr("open") and "a warning on stderr" in log.pre.get_text()
 
 
-def test_headline_card_on_top_and_in_the_footer(sample, baseline):
+def test_headline_card_on_top_and_in_the_footer(sample, baseline, plain_export):
     soup = rendered(sample)
     box = soup.find("section", class_="headline")
     first_cell = soup.find("section", class_="cell")
@@ -194,8 +200,10 @@ def test_headline_card_on_top_and_in_the_footer(sample, baseline):
     assert facts["Data sources"] == ("human data: illustrative (generated, not people); "
                                      "paper figures: paper-reported (quoted from the paper)")
     assert facts["Made from"].startswith("sample_notebook.py (marimo ")
+    # The baseline notebook's own card names its model and data.
+    assert footer(rendered(baseline))["Models"] == "local/smollm2-135m-instruct"
     # Without a card the footer says so instead of guessing.
-    plain = footer(rendered(baseline))
+    plain = footer(rendered(plain_export))
     assert plain["Models"] == "not stated" and plain["Data sources"] == "not stated"
 
 
