@@ -17,5 +17,7 @@ def table(data, **options):
 
     options.setdefault("selection", None)
     if spends_without_click(mo.app_meta()):
-        options["page_size"] = max(len(data), options.get("page_size") or 10, 1)
+        # Not a page size of len(data): marimo refuses page sizes above 200 rows.
+        options.pop("page_size", None)
+        options["pagination"] = False
     return mo.ui.table(data, **options)
