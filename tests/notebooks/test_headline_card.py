@@ -33,6 +33,7 @@ def test_a_card_round_trips_through_the_report_reader_with_hostile_text():
     assert back.figures == (reader.Figure(hostile, "29.0%", "illustrative"),)
     assert back.models == ("local/x",) and back.sources[0].detail == hostile
     assert "<script>" not in shown.text  # escaped in the visible box too
+    assert back.figure is None and read_back(headline.card("2.4", "t", [], figure=2)).figure == 2
 
 
 def test_the_verdict_follows_the_validity_cards():

@@ -94,14 +94,18 @@ def gap_figures(summary: pd.DataFrame, human_label: str, *, illustrative: bool, 
 
 
 def card(section: str, title: str, figures: Iterable[Figure], *, verdict: Verdict | None = None,
-         models: Iterable[str] = (), sources: Iterable[Source] = ()):
-    """The "In short" box with its machine-readable copy (see the module's doc)."""
+         models: Iterable[str] = (), sources: Iterable[Source] = (), figure: int | None = None):
+    """The "In short" box with its machine-readable copy (see the module's doc).
+    figure: which of the notebook's figures (1-based) the front page shows; the first
+    when None or when there are fewer."""
     import marimo as mo
 
     figures, models, sources = list(figures), [str(m) for m in models], list(sources)
     verdict = verdict or Verdict("not applicable")
     data = {"version": VERSION, "section": section, "title": title, "verdict": asdict(verdict),
             "figures": [asdict(f) for f in figures], "models": models, "sources": [asdict(s) for s in sources]}
+    if figure is not None:
+        data["figure"] = figure
     e = html.escape
     items = "".join(f"<li>{e(f.label)}: <strong>{e(f.value)}</strong> <em>({e(f.kind)})</em></li>" for f in figures)
     rows = [f"<strong>Validity:</strong> {e(verdict.status)}" + (f" ({e(verdict.detail)})" if verdict.detail else ""),
@@ -135,8 +139,9 @@ def finetune_card(section: str, title: str, summary: pd.DataFrame, evaluation, h
     """Notebook 04: each kind of training data (base, labels, explanations) against the
     held-out people."""
     figures = gap_figures(summary, f"held-out {human.label}", illustrative=human.illustrative)
+    # The training losses come first; the front page shows the refusal curves (Figure 3).
     return card(section, title, figures, verdict=verdict_of(validity), models=_agents(evaluation),
-                sources=[human_source(human), PAPER])
+                sources=[human_source(human), PAPER], figure=2)
 
 
 def transfer_card(section: str, title: str, overall: pd.DataFrame, evaluation, human, validity):
