@@ -103,21 +103,21 @@ test: $(STAMP) $(LLAMA_STAMP) $(CHROMIUM)
 edit: $(STAMP)
 	$(BIN)/marimo edit notebooks/
 
-# The human survey for a class or workshop. Answers go to data/survey.sqlite.
-# `make survey STUDY=workshop-1 HOST=0.0.0.0` serves the room's network; the
-# organiser's page (counts, export) needs the key printed at start
-# (a fresh random one unless ORGANISER_KEY is given).
+# The human survey for a study, a class or a workshop (docs/survey.md). Answers go
+# to data/survey.sqlite. `make survey STUDY=workshop-1 HOST=0.0.0.0` serves the
+# room's network; the organiser's page (progress, exports) needs the key in the
+# organiser URL printed at start (a fresh random one unless ORGANISER_KEY is
+# given). SETTINGS names the study's settings file (default study.toml), CAPACITY
+# the participants at once the server is sized for (default 200).
 # HOST and PORT are those of whichever server the target starts; each has its own
 # default port.
-STUDY ?= survey
+STUDY ?=
 HOST  ?= 127.0.0.1
 SURVEY_PORT = $(or $(PORT),2718)
 survey: $(STAMP)
-	@key="$${ORGANISER_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
-	echo "participants: http://$(HOST):$(SURVEY_PORT)/"; \
-	echo "organiser:    http://$(HOST):$(SURVEY_PORT)/?view=organiser&key=$$key"; \
-	EXCEPTIONS_ORGANISER_KEY="$$key" $(BIN)/marimo run apps/survey.py \
-	  --host $(HOST) --port $(SURVEY_PORT) --no-token -- --study $(STUDY)
+	$(if $(ORGANISER_KEY),EXCEPTIONS_ORGANISER_KEY="$(ORGANISER_KEY)") $(BIN)/python -m helpers survey serve \
+	  --host $(HOST) --port $(SURVEY_PORT) $(if $(STUDY),--study $(STUDY)) \
+	  $(if $(SETTINGS),--settings $(SETTINGS)) $(if $(CAPACITY),--capacity $(CAPACITY))
 
 # The workspace inside JupyterLab, as a class on a JupyterHub meets it: the
 # launcher's marimo entries (marimo-jupyter-extension) open notebooks/*.py in this

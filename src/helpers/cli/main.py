@@ -6,6 +6,7 @@
     python -m helpers archive export --model openai/gpt-6-luna --mode sample --samples 20 \
         --reasoning-effort none --out answers/
     python -m helpers report page reports/interactive/01_baseline.html -o reports/01_baseline.html
+    python -m helpers survey serve --study workshop-1 --host 0.0.0.0
 
 Every problem with the arguments or the input files is one line on stderr
 (`error: ...`) and exit status 2, never a traceback.
@@ -17,7 +18,7 @@ import argparse
 import contextlib
 import sys
 
-from helpers.cli import archive, finetune, games, report, run
+from helpers.cli import archive, finetune, games, report, run, survey
 from helpers.errors import UserError
 
 
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     games.add_parser(commands)
     archive.add_parser(commands)
     report.add_parser(commands)
+    survey.add_parser(commands)
     return parser
 
 
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"run": run.cmd_run, "estimate": run.cmd_estimate, "games": games.main,
-                    "finetune": finetune.main, "archive": archive.main, "report": report.main}
+                    "finetune": finetune.main, "archive": archive.main, "report": report.main,
+                    "survey": survey.main}
         with _placement(args):
             return commands[args.command](args)
     except UserError as exc:

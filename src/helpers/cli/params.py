@@ -100,6 +100,17 @@ STUDY = Option("study", "str", "the study name the survey stores with each parti
 MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.csv "
                        "(default ../shared/data/moralexceptqa/)")
 
+# -- the survey server -------------------------------------------------------------
+SURVEY_STUDY = STUDY.but(default=None, help="the study name stored with each participant (default: study.toml's "
+                         "[study] id, else survey)")
+SURVEY_SETTINGS = Option("settings", "path", "study settings TOML (default study.toml; built-in defaults if absent)",
+                         suffixes=(".toml",))
+HOST = Option("host", "str", "address to listen on; 0.0.0.0 serves the room's network", default="127.0.0.1",
+              metavar="ADDR")
+PORT = Option("port", "int", "port to listen on", default=2718, low=1, high=65_535)
+CAPACITY = Option("capacity", "int", "participants at once the server is sized for (open files, connections); "
+                  "more get a 'busy, retry' answer", default=200, low=1, high=10_000)
+
 # -- fine-tuning ----------------------------------------------------------------------
 SEED = Option("seed", "int", "random seed of the data draw and of training", default=0, low=0, high=MAX_SEED)
 BASE = Option("base", "str", "local/<model>, e.g. local/smollm2-135m-instruct (LoRA on this machine: a GPU if torch "
@@ -184,6 +195,7 @@ FINETUNE_CLI = (HUMAN, KIND, JSONL, SCENARIO, SCENARIOS, TRAINING_SIZE, SEED, SP
                 DATASET_OUT, EPOCHS, LEARNING_RATE, RANK, MAX_STEPS, TARGET_MODULES, TOP_LAYERS,
                 GRADIENT_CHECKPOINTING, BASE_URL, SUFFIX, POLL_SECONDS, DEVICE, DTYPE)
 GAMES_COMMON = (GAMES_FILE, GAME)
+SURVEY_SERVE = (SURVEY_STUDY, SURVEY_SETTINGS, SCENARIOS, GAMES_FILE, HOST, PORT, CAPACITY)
 GAMES_OPTIMAL = (KAPPAS,)
 GAMES_SYNTH = (AGENT_KAPPA, SYNTH_SIZE, SEED, LABELS_ONLY, TIES, SYNTH_OUT)
 GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, REASONING_BUDGET, CAPABILITY,
