@@ -168,6 +168,11 @@ def human_responses_file() -> Path:
     return data_dir() / "human_responses.csv"
 
 
+def study_file() -> Path:
+    """The survey's study settings (consent, platform, attention checks): study.toml."""
+    return home() / "study.toml"
+
+
 def moralexceptqa_file() -> Path:
     """MoralExceptQA's complete_file.csv: EXCEPTIONS_MORALEXCEPTQA, else the shared
     copy next to the checkout (../shared/data/moralexceptqa/). Never committed."""

@@ -34,8 +34,6 @@ CASES = [
     *[(nb, ["--samples=-5"], "--samples must be") for nb in GAMES],
     *[(nb, ["--games", "/nonexistent.toml"], "/nonexistent.toml: file not found") for nb in GAMES],
     *[(nb, ["--bogus", "1"], UNKNOWN) for nb in GAMES],
-    ("apps/survey.py", ["--bogus", "1"], UNKNOWN),
-    ("apps/survey.py", ["--scenarios", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
 ]
 # One export per notebook (an export costs more than a script run), covering every kind of case.
 EXPORTED = [
@@ -47,7 +45,6 @@ EXPORTED = [
     ("notebooks/06_moralexceptqa.py", ["--bogus", "1"], UNKNOWN),
     ("notebooks/07_economic_games.py", ["--samples=-5"], SAMPLES),
     ("notebooks/08_moral_applications.py", ["--bogus", "1"], UNKNOWN),
-    ("apps/survey.py", ["--scenarios", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
 ]
 
 
@@ -77,5 +74,5 @@ def test_an_export_shows_the_error_as_a_callout(notebook, args, message, tmp_pat
 
 
 def test_every_notebook_has_a_bad_argument_case():
-    notebooks = {str(p.relative_to(REPO)) for p in [*(REPO / "notebooks").glob("[0-9]*.py"), REPO / "apps/survey.py"]}
+    notebooks = {str(p.relative_to(REPO)) for p in (REPO / "notebooks").glob("[0-9]*.py")}
     assert {nb for nb, _, _ in CASES} == notebooks == {nb for nb, _, _ in EXPORTED}

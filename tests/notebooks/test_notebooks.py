@@ -12,7 +12,7 @@ import pytest
 from marimo_html import MARIMO, callouts, errors, export, images, output_text, rows_with, tables, validity_cards
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = [*sorted((REPO / "notebooks").glob("[0-9]*.py")), REPO / "apps/survey.py"]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.py"))
 
 
 def test_marimo_check_is_clean():

@@ -1,11 +1,10 @@
 """The human-data notebooks under `marimo export html` (what `make report` runs):
-the survey exports harmlessly, MoralExceptQA runs offline from the shared copy
-(or says in one line that it is missing), and a study collected in the survey
-flows into 01_baseline's comparison with no edits."""
+MoralExceptQA runs offline from the shared copy (or says in one line that it is
+missing), and a study collected in the survey flows into 01_baseline's
+comparison with no edits."""
 
 import random
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,10 @@ from marimo_html import callouts, errors, export, images, output_text, rows_with
 
 from helpers import paths
 from helpers.exceptions.scenarios import load_scenarios
-from helpers.humans import moralexceptqa, survey
+from helpers.humans import moralexceptqa
+from helpers.survey import export
+from helpers.survey.settings import StudySettings
+from helpers.survey.store import SurveyStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,37 +31,6 @@ def small_scenarios(tmp_path: Path, count: int = 3) -> Path:
     path = tmp_path / "small.toml"
     path.write_text("[[scenarios]]".join(blocks[:count + 1]))
     return path
-
-
-def rows(db: Path) -> dict[str, list]:
-    with sqlite3.connect(db) as conn:
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall())
-                for t in ("participants", "assignments", "answers")}
-
-
-def test_survey_export_with_no_database_writes_nothing(tmp_path):
-    page = exported("apps/survey.py", tmp_path / "survey.html")
-    text = output_text(page)
-    assert errors(page) == [] and callouts(page) == []
-    assert "Organiser: responses so far" in text and "no answers yet" in text
-    assert "0 participants consented, 0 finished, 0 answers saved" in text
-    counts = rows_with(page, "level 1")  # one row per scenario, one column per level
-    assert len(counts) == 10 and {v for row in counts for k, v in row.items() if k.startswith("level")} == {0}
-    assert not paths.data_dir().exists()  # no database, no folder, no participant
-
-
-def test_survey_export_shows_counts_and_changes_nothing(tmp_path):
-    store = survey.SurveyStore()
-    scenarios = load_scenarios(REPO / "scenarios.toml")
-    rng = random.Random(5)
-    for person in [store.register(scenarios, "class-a", rng=rng) for _ in range(2)]:
-        for question in store.questions(person, scenarios)[:4]:
-            store.record(person, question, "yes", "fine")
-    before = rows(store.path)
-    page = exported("apps/survey.py", tmp_path / "survey.html")
-    assert "2 participants consented, 0 finished, 8 answers saved" in output_text(page)
-    assert rows(store.path) == before
-    assert not paths.human_responses_file().exists()  # no export without the organiser's click
 
 
 @pytest.mark.slow
@@ -93,12 +64,12 @@ def test_moralexceptqa_missing_is_one_line_not_a_crash(tmp_path):
 def test_a_survey_study_flows_into_the_baseline_comparison(tmp_path):
     small = small_scenarios(tmp_path)
     scenarios = load_scenarios(small)
-    store = survey.SurveyStore()
+    store, study = SurveyStore(), StudySettings(study="flow-test")
     rng = random.Random(6)
-    for person in [store.register(scenarios, "flow-test", rng=rng) for _ in range(4)]:
+    for person in [store.register(scenarios, study, rng=rng) for _ in range(4)]:
         for question in store.questions(person, scenarios):
             store.record(person, question, "no" if question.level <= 3 else "yes", "reason")
-    store.export(scenarios)  # what the organiser's button does
+    export.publish(store, scenarios, study)  # what the organiser's publish button does
     page = exported("notebooks/01_baseline.py", tmp_path / "01.html", "--scenarios", str(small))
     text = output_text(page)
     assert "calls: 21 made, 0 cached, 0 failed" in text  # 3 scenarios x (6 levels + the control)

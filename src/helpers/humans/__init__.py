@@ -1,6 +1,6 @@
 """Human answers to the exception scenarios: their file format, where a notebook's
-human data come from, the generated illustrative stand-in, the survey that
-collects real ones, and MoralExceptQA as a public second baseline.
+human data come from, the generated illustrative stand-in, and MoralExceptQA
+as a public second baseline.
 
     from helpers import humans
     answers, label = humans.human_or_illustrative(None, scenarios)
@@ -8,8 +8,8 @@ collects real ones, and MoralExceptQA as a public second baseline.
 
 Modules: responses (the format: validate, load, write, bucket rates), source
 (which data a notebook uses), illustrative (generated answers), provenance
-(telling generated rows from real ones by their marks), survey (the
-survey's SQLite store), moralexceptqa (the public dataset).
+(telling generated rows from real ones by their marks), moralexceptqa (the
+public dataset). The survey that collects real answers is helpers.survey.
 """
 
 from helpers.humans.illustrative import illustrative_curves, illustrative_responses
@@ -18,8 +18,7 @@ from helpers.humans.provenance import is_illustrative
 from helpers.humans.responses import (COLUMNS, DECISIONS, bucket_rates, describe, load_human, validate_human,
                                       write_human)
 from helpers.humans.source import data_note, human_or_illustrative
-from helpers.humans.survey import SurveyStore
 
-__all__ = ["COLUMNS", "DECISIONS", "MoralExceptQA", "SurveyStore", "bucket_rates", "data_note", "describe",
+__all__ = ["COLUMNS", "DECISIONS", "MoralExceptQA", "bucket_rates", "data_note", "describe",
            "human_or_illustrative", "illustrative_curves", "illustrative_responses", "is_illustrative", "load_human",
            "load_moralexceptqa", "validate_human", "write_human"]

@@ -1,5 +1,4 @@
-"""What the notebooks (notebooks/*.py) and the survey app (apps/survey.py) are built
-from, so that their cells stay one short step each:
+"""What the notebooks (notebooks/*.py) are built from, so that their cells stay one short step each:
 
 - gate: `checked(fn, ...)`, which turns a UserError into a callout (or, in a script
   run, `error: ...` and exit 2), and `spends_without_click`, when calls need no click;
@@ -8,7 +7,7 @@ from, so that their cells stay one short step each:
 - progress: one marimo progress bar for runs, trainings and games;
 - one module per recurring step of a study's notebooks: runs and answers (01-03, 06),
   validity (the validity card, 01-05), comparison (the human side, 01-05), finetuning
-  (04, 05), econ_agents (07, 08), survey_page (the survey);
+  (04, 05), econ_agents (07, 08);
 - params, training, economics: the notebooks' typed command-line parameters;
 - tables: `table`, every row in an export; headline: the card `make report` reads.
 """

@@ -1,5 +1,6 @@
 """The survey's SQLite store, on a real file: assignments, transactional answers,
-resuming, many writers at once, organiser counts and the export."""
+resuming, many writers at once, organiser counts and the export (scenario part;
+tests/survey/test_survey_quality.py covers checks, games, platform ids and timings)."""
 
 import multiprocessing
 import random
@@ -11,14 +12,21 @@ import pandas as pd
 import pytest
 from scipy.stats import chisquare
 
-from helpers.humans import responses as human
 from helpers import paths
-from helpers.exceptions import stats
-from helpers.humans import source, survey
 from helpers.errors import UserError
+from helpers.exceptions import stats
 from helpers.exceptions.scenarios import load_scenarios
+from helpers.humans import responses as human
+from helpers.humans import source
+from helpers.survey import export, store as survey
+from helpers.survey.codes import format_code, new_code, parse_code
+from helpers.survey.settings import StudySettings
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def study(name):
+    return StudySettings(study=name, checks=())
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +42,7 @@ def store(tmp_path):
 def answer_all(store, participant, scenarios, decide=lambda q: "yes"):
     for q in store.questions(participant, scenarios):
         assert store.record(participant, q, decide(q), f"reason for {q.scenario.id}")
+    store.complete(participant)  # what the server does when no step is left
 
 
 def test_default_path_is_under_the_data_folder(tmp_path):
@@ -42,7 +51,7 @@ def test_default_path_is_under_the_data_folder(tmp_path):
 
 def test_a_participant_gets_every_scenario_once_in_random_order(store, scenarios):
     rng = random.Random(1)
-    people = [store.register(scenarios, "pilot", rng=rng) for _ in range(30)]
+    people = [store.register(scenarios, study("pilot"), rng=rng) for _ in range(30)]
     assert len({p.participant_id for p in people}) == 30 and len({p.code for p in people}) == 30
     orders = set()
     for person in people:
@@ -53,14 +62,14 @@ def test_a_participant_gets_every_scenario_once_in_random_order(store, scenarios
         orders.add(tuple(q.scenario.id for q in questions))
     assert len(orders) == 30
     # Ids and codes are random tokens, nothing personal.
-    assert all(p.participant_id.startswith("p-") and survey.parse_code(p.code) == p.code for p in people)
+    assert all(p.participant_id.startswith("p-") and parse_code(p.code) == p.code for p in people)
 
 
 def test_levels_are_drawn_uniformly_and_independently(store, scenarios):
     rng = random.Random(2)
     levels = []
     for _ in range(200):
-        person = store.register(scenarios, "pilot", rng=rng)
+        person = store.register(scenarios, study("pilot"), rng=rng)
         levels.append([q.level for q in sorted(store.questions(person, scenarios), key=lambda q: q.scenario.id)])
     table = pd.DataFrame(levels)
     for column in table:
@@ -73,17 +82,17 @@ def test_levels_are_drawn_uniformly_and_independently(store, scenarios):
 
 
 def test_registering_twice_with_one_code_makes_one_participant(store, scenarios):
-    code = survey.new_code()
-    first = store.register(scenarios, "pilot", code=code)
-    again = store.register(scenarios, "pilot", code=code)
+    code = new_code()
+    first = store.register(scenarios, study("pilot"), code=code)
+    again = store.register(scenarios, study("pilot"), code=code)
     assert first == again
     assert store.progress()["participants"] == 1
-    assert store.find(survey.format_code(code).upper()) == first  # typed with dashes, in capitals
-    assert store.find("not-a-code") is None and store.find(survey.new_code()) is None
+    assert store.find(format_code(code).upper()) == first  # typed with dashes, in capitals
+    assert store.find("not-a-code") is None and store.find(new_code()) is None
 
 
 def test_each_answer_is_committed_at_once(store, scenarios):
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     first = store.questions(person, scenarios)[0]
     assert store.record(person, first, "No", "  too far over  ")
     # Another connection (another server session, a crash right after) sees it.
@@ -91,33 +100,34 @@ def test_each_answer_is_committed_at_once(store, scenarios):
         rows = conn.execute("SELECT participant_id, scenario, level, decision, explanation, prompt FROM answers").fetchall()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert rows == [(person.participant_id, first.scenario.id, first.level, "no", "too far over", first.prompt)]
-    assert store.answered(person) == {first.scenario.id}
+    assert store.answered(person) == {f"scenario:{first.scenario.id}"}
 
 
 def test_the_first_answer_stands(store, scenarios):
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     question = store.questions(person, scenarios)[0]
     assert store.record(person, question, "yes", "first")
     assert not store.record(person, question, "no", "second click")
-    assert store.responses(scenarios)[["decision", "explanation"]].values.tolist() == [["yes", "first"]]
+    answers = export.answers_table(store, study("pilot"))
+    assert answers[["decision", "explanation"]].values.tolist() == [["yes", "first"]]
 
 
 @pytest.mark.parametrize("decision, explanation, message", [
     (None, "why", "Please choose Yes or No."),
     ("maybe", "why", "Please choose Yes or No."),
     ("yes", "   ", "Please explain your decision"),
-    ("yes", "x" * (survey.MAX_EXPLANATION + 1), f"under {survey.MAX_EXPLANATION} characters"),
+    ("yes", "x" * 501, "under 500 characters (it has 501)"),
 ])
 def test_incomplete_answers_are_refused(store, scenarios, decision, explanation, message):
     assert message in survey.check_answer(decision, explanation)
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     with pytest.raises(UserError, match=message.split(" (")[0][:20]):
         store.record(person, store.questions(person, scenarios)[0], decision, explanation)
     assert store.progress()["answers"] == 0
 
 
 def test_an_answer_to_a_question_not_assigned_is_refused(store, scenarios):
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     question = store.questions(person, scenarios)[0]
     wrong = survey.Question(question.position, question.scenario, question.level % 6 + 1)
     with pytest.raises(UserError, match="was not assigned"):
@@ -125,28 +135,28 @@ def test_an_answer_to_a_question_not_assigned_is_refused(store, scenarios):
 
 
 def test_reading_never_creates_the_database(store, scenarios):
-    assert store.find(survey.new_code()) is None
+    assert store.find(new_code()) is None
     assert store.progress() == {"participants": 0, "completed": 0, "answers": 0}
-    assert store.counts(scenarios)["answers"].sum() == 0
-    assert store.responses(scenarios).empty
+    assert sum(row[2] for row in store.counts(scenarios)) == 0
+    assert all(table.empty for table in export.tables(store, study("pilot")).values())
     assert not store.path.exists()
     with pytest.raises(UserError, match="no answers to export yet"):
-        store.export(scenarios)
+        export.publish(store, scenarios, study("pilot"))
 
 
 def test_a_changed_scenarios_file_is_reported(store, scenarios):
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     with pytest.raises(UserError, match="keep the scenarios fixed while a study runs"):
         store.questions(person, scenarios[:3])
 
 
 def test_organiser_counts_per_bucket(store, scenarios):
     rng = random.Random(3)
-    people = [store.register(scenarios, "pilot", rng=rng) for _ in range(4)]
+    people = [store.register(scenarios, study("pilot"), rng=rng) for _ in range(4)]
     answer_all(store, people[0], scenarios, lambda q: "no" if q.level < 4 else "yes")
     answer_all(store, people[1], scenarios)
     store.record(people[2], store.questions(people[2], scenarios)[0], "yes", "only one")
-    counts = store.counts(scenarios)
+    counts = pd.DataFrame(store.counts(scenarios), columns=["scenario", "level", "answers", "yes", "no"])
     assert len(counts) == 60 and counts["answers"].sum() == 21
     assert (counts["yes"] + counts["no"] == counts["answers"]).all()
     expected = pd.concat([pd.DataFrame([(q.scenario.id, q.level) for q in store.questions(p, scenarios)])
@@ -155,27 +165,26 @@ def test_organiser_counts_per_bucket(store, scenarios):
         got = counts[(counts["scenario"] == scenario) & (counts["level"] == level)]["answers"].item()
         assert got >= n
     assert store.progress() == {"participants": 4, "completed": 2, "answers": 21}
-    wide = store.bucket_table(scenarios)
+    wide = export.bucket_table(store, scenarios)
     assert list(wide.columns) == ["scenario"] + [f"level {i}" for i in range(1, 7)] + ["total"]
     assert wide["total"].sum() == 21 and wide["scenario"].iloc[0] == scenarios[0].title
 
 
 def test_export_is_the_human_responses_format(store, scenarios, tmp_path):
     rng = random.Random(4)
-    people = [store.register(scenarios, "workshop-1", rng=rng) for _ in range(2)]
+    people = [store.register(scenarios, study("workshop-1"), rng=rng) for _ in range(2)]
     for person in people:
         answer_all(store, person, scenarios, lambda q: "no" if q.level <= 3 else "yes")
-    path, rows = store.export(scenarios)
+    [(path, rows)] = export.publish(store, scenarios, study("workshop-1"))
     assert path == paths.human_responses_file() and rows == 20
     table = human.load_human(path, scenarios)
-    assert list(table.columns) == human.COLUMNS + ["position", "prompt"]
+    assert list(table.columns) == list(export.CODEBOOK["answers.csv"])
+    assert list(table.columns[:len(human.COLUMNS)]) == human.COLUMNS
     assert set(table["study"]) == {"workshop-1"}
     assert set(table["participant_id"]) == {p.participant_id for p in people}
     assert not table.isin([p.code for p in people]).any().any()  # resume codes never leave the database
     assert (table["decision"] == table["level"].map(lambda lv: "no" if lv <= 3 else "yes")).all()
     pd.to_datetime(table["timestamp"], format="ISO8601")
-    parquet, _ = store.export(scenarios, tmp_path / "out.parquet")
-    assert len(human.load_human(parquet, scenarios)) == 20
     # The export is what the notebooks compare with, without any editing.
     data, label = source.human_or_illustrative(None, scenarios)
     assert label == "human (human_responses.csv)" and len(data) == 20
@@ -188,14 +197,15 @@ def _participant(args):
     scenarios = load_scenarios(REPO / "scenarios.toml")
     store = survey.SurveyStore(path)
     rng = random.Random(seed)
-    person = store.register(scenarios, "crowd", rng=rng)
+    person = store.register(scenarios, study("crowd"), rng=rng)
     for question in store.questions(person, scenarios):
         store.record(person, question, rng.choice(["yes", "no"]), f"seed {seed}")
+    store.complete(person)
     return person.participant_id
 
 
 def test_many_participants_at_once_in_threads(tmp_path, scenarios):
-    # `marimo run` serves every browser session from one server process.
+    # The web server answers from a pool of threads in one process.
     from concurrent.futures import ThreadPoolExecutor
 
     path = tmp_path / "crowd.sqlite"  # a fresh file: creating it is part of the race
@@ -212,28 +222,17 @@ def test_many_participants_at_once_in_processes(tmp_path, scenarios):
     store = survey.SurveyStore(path)
     assert len(set(ids)) == 16
     assert store.progress() == {"participants": 16, "completed": 16, "answers": 160}
-    assert store.counts(scenarios)["answers"].sum() == 160
-
-
-def test_the_organiser_page_needs_the_key_when_one_is_set(monkeypatch):
-    monkeypatch.delenv("EXCEPTIONS_ORGANISER_KEY", raising=False)
-    assert survey.organiser_allowed("organiser", None)
-    assert not survey.organiser_allowed(None, None) and not survey.organiser_allowed("survey", None)
-    monkeypatch.setenv("EXCEPTIONS_ORGANISER_KEY", "s3cret")
-    assert survey.organiser_allowed("organiser", "s3cret")
-    assert not survey.organiser_allowed("organiser", None)
-    assert not survey.organiser_allowed("organiser", "s3cre")
-    assert not survey.organiser_allowed("organiser", ["s3cret", "x"])  # a repeated ?key= is a list
+    assert sum(row[2] for row in store.counts(scenarios)) == 160
 
 
 def test_a_database_that_cannot_be_written_is_one_line(tmp_path, scenarios):
     blocked = survey.SurveyStore(tmp_path)  # a folder where the file should be
     with pytest.raises(UserError, match=r"survey database .*: cannot be opened \(unable to open database file\)$"):
-        blocked.register(scenarios, "pilot")
+        blocked.register(scenarios, study("pilot"))
 
 
 def test_a_write_locked_past_the_timeout_is_reported_not_lost_silently(store, scenarios, monkeypatch):
-    person = store.register(scenarios, "pilot")
+    person = store.register(scenarios, study("pilot"))
     question = store.questions(person, scenarios)[0]
     monkeypatch.setattr(survey, "BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(store.path, isolation_level=None)

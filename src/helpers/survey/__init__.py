@@ -1,0 +1,8 @@
+"""The human survey a study runs: its settings (study.toml), its store (one
+SQLite file), what each participant is asked (steps), the web server that asks
+them, and the export.
+
+Modules: settings (study.toml), codes (resume codes), steps (scenario questions,
+attention checks and game settings in a participant's order), store (SQLite),
+export (CSV files, codebook, spreadsheet safety).
+"""
