@@ -45,6 +45,8 @@ import math
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -114,9 +116,26 @@ async def drive(base: str, count: int, over: float, checks: dict[str, str], comp
     return people[0], timings, list(seen), step_times
 
 
+def profile(pid: int, out: Path) -> subprocess.Popen:
+    """py-spy sampling every thread of the server (collapsed stacks). By default idle
+    frames are included, so a thread waiting for SQLite's lock or an fsync shows where
+    it waits; PY_SPY_ARGS="--gil" samples only the thread holding the GIL instead
+    (where the server's Python CPU goes)."""
+    spy = os.environ.get("PY_SPY") or shutil.which("py-spy")
+    if not spy:
+        raise SystemExit("--py-spy needs py-spy on PATH (or PY_SPY=/path/to/py-spy); pip install py-spy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out),
+                             "--rate", "200", "--threads",
+                             *os.environ.get("PY_SPY_ARGS", "--idle").split()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the first participant arrives
+    return proc
+
+
 def run(label: str, count: int, *, over: float = 0.0, nofile: int | None = None, soft_only: bool = False,
         capacity: int | None = None, browsers: int = 0, think: float = 0.0, games: bool = False,
-        games_subset: list[str] | None = None, seed: int = 0, keep: bool = False) -> dict:
+        games_subset: list[str] | None = None, seed: int = 0, keep: bool = False, spy: Path | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-survey-"))
     settings_path = write_study(folder, games, games_subset)
     settings = load_settings(settings_path)
@@ -133,12 +152,16 @@ def run(label: str, count: int, *, over: float = 0.0, nofile: int | None = None,
         return result
     result["server_nofile"] = list(server.limits)
     me = psutil.Process()
+    spying = profile(server.proc.pid, spy) if spy else None
     cpu_me, busy, wall = sum(me.cpu_times()[:2]), busy_seconds(), time.monotonic()
     try:
         with Sampler(server.proc.pid) as sampler:
             people, timings, seen, browser_steps = asyncio.run(
                 drive(server.base, count, over, checks, settings.completion_code, think, browsers, seed))
     finally:
+        if spying:
+            spying.send_signal(signal.SIGINT)
+            spying.wait(timeout=60)
         server.stop()
     wall = time.monotonic() - wall
     result.update(wall_s=wall, load_after=os.getloadavg()[0], server_cpu_s=sampler.cpu_seconds,
@@ -282,6 +305,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (database, server log)")
+    parser.add_argument("--py-spy", type=Path, metavar="PATH",
+                        help="profile the server with py-spy during each run (collapsed stacks to PATH-<run>.txt)")
     args = parser.parse_args()
 
     if args.at_once:
@@ -305,7 +330,9 @@ def main() -> None:
                   flush=True)
             results.append(run(name, n, over=over, nofile=limit, soft_only=args.soft_only, capacity=args.capacity,
                                browsers=browsers, think=args.think, games=games, games_subset=args.games or None,
-                               seed=args.seed, keep=args.keep))
+                               seed=args.seed, keep=args.keep,
+                               spy=args.py_spy.with_name(f"{args.py_spy.stem}-{len(results) + 1}.txt")
+                               if args.py_spy else None))
     print()
     print(f"Measured on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; "
           "server and clients share the cores; other processes' load shows in 'load before'.")
