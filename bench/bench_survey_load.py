@@ -135,15 +135,17 @@ def profile(pid: int, out: Path) -> subprocess.Popen:
 
 def run(label: str, count: int, *, over: float = 0.0, nofile: int | None = None, soft_only: bool = False,
         capacity: int | None = None, browsers: int = 0, think: float = 0.0, games: bool = False,
-        games_subset: list[str] | None = None, seed: int = 0, keep: bool = False, spy: Path | None = None) -> dict:
+        games_subset: list[str] | None = None, seed: int = 0, keep: bool = False, spy: Path | None = None,
+        server_path: str | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-survey-"))
     settings_path = write_study(folder, games, games_subset)
     settings = load_settings(settings_path)
     checks = {c.prompt: c.answer for c in settings.checks}
     result: dict = {"label": label, "participants": count, "over_s": over, "think_s": think, "games": games,
                     "nofile_set": nofile, "soft_only": soft_only, "capacity": capacity, "browsers": browsers,
-                    "load_before": os.getloadavg()[0]}
-    server = SurveyServer(folder, settings_path, nofile=nofile, soft_only=soft_only, capacity=capacity)
+                    "server_path": server_path, "load_before": os.getloadavg()[0]}
+    server = SurveyServer(folder, settings_path, nofile=nofile, soft_only=soft_only, capacity=capacity,
+                          extra_path=server_path)
     try:
         server.start()
     except ServerRefused as exc:
@@ -302,6 +304,9 @@ def main() -> None:
                         help="seconds a participant spends on a page before submitting (about; default 0)")
     parser.add_argument("--games", nargs="*", metavar="GAME",
                         help="also the games module (optionally only these games.toml ids)")
+    parser.add_argument("--server-path", metavar="DIR",
+                        help="put DIR first on the server's PYTHONPATH (to try e.g. httptools and uvloop, which "
+                             "uvicorn uses when it finds them, without installing them in the venv)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (database, server log)")
@@ -321,7 +326,8 @@ def main() -> None:
         print("Chromium is not installed: running without the browser participants")
         plan = [(label, n, over, 0) for label, n, over, _ in plan]
     games = args.games is not None
-    suffix = (f", think {args.think:g} s" if args.think else "") + (", games" if games else "")
+    suffix = (f", think {args.think:g} s" if args.think else "") + (", games" if games else "") \
+        + (f", server path {args.server_path}" if args.server_path else "")
     results = []
     for limit in args.ulimit:
         for label, n, over, browsers in plan:
@@ -332,7 +338,7 @@ def main() -> None:
                                browsers=browsers, think=args.think, games=games, games_subset=args.games or None,
                                seed=args.seed, keep=args.keep,
                                spy=args.py_spy.with_name(f"{args.py_spy.stem}-{len(results) + 1}.txt")
-                               if args.py_spy else None))
+                               if args.py_spy else None, server_path=args.server_path))
     print()
     print(f"Measured on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; "
           "server and clients share the cores; other processes' load shows in 'load before'.")

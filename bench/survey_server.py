@@ -75,7 +75,7 @@ def write_study(folder: Path, games: bool = False, games_subset: list[str] | Non
 
 class SurveyServer:
     def __init__(self, folder: Path, settings: Path, *, nofile: int | None = None, soft_only: bool = False,
-                 capacity: int | None = None, extra_env: dict[str, str] | None = None):
+                 capacity: int | None = None, extra_env: dict[str, str] | None = None, extra_path: str | None = None):
         self.folder, self.settings = folder, settings
         self.nofile, self.soft_only, self.capacity = nofile, soft_only, capacity
         self.db = folder / "survey.sqlite"
@@ -83,6 +83,7 @@ class SurveyServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.extra_env = extra_env or {}
+        self.extra_path = [extra_path] if extra_path else []
         self.proc: subprocess.Popen | None = None
         self.limits: tuple[int, int] | None = None  # the server's (soft, hard) once it runs
 
@@ -94,7 +95,8 @@ class SurveyServer:
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "EXCEPTIONS_SURVEY_DB": str(self.db), "EXCEPTIONS_DATA": str(self.folder / "data"),
                "EXCEPTIONS_ORGANISER_KEY": ORGANISER_KEY, "PYTHONUNBUFFERED": "1",
-               "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               "PYTHONPATH": os.pathsep.join([*self.extra_path, str(REPO / "src"),
+                                                    os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                **self.extra_env}
         command = [sys.executable, "-m", "helpers", "survey", "serve", "--settings", str(self.settings),
                    "--host", "127.0.0.1", "--port", str(self.port)]
