@@ -282,3 +282,26 @@ def bucket_table(store: SurveyStore, scenarios: list[Scenario]) -> pd.DataFrame:
     wide.insert(0, "scenario", [titles.get(s, s) for s in wide.index])
     wide["total"] = wide.filter(like="level ").sum(axis=1)
     return wide.reset_index(drop=True)
+
+
+def overview(store: SurveyStore, settings: StudySettings) -> dict:
+    """What the organiser's page shows: participants (consented), completed,
+    answers (scenario answers), game_choices, flagged (rule -> participants
+    with at least one flag of that rule, whether or not the rule excludes),
+    excluded (participants the study's rule, [quality] exclude, excludes at
+    least one answer or choice of), median_minutes (consent to last answer,
+    of those who finished; None before anyone has)."""
+    people = participants_table(store)
+    answers = answers_table(store, settings, people)
+    games = games_table(store, settings, people)
+    pids = {"attention": set(people.loc[people["excl_attention"] == "true", "participant_id"]),
+            "fast": set(answers.loc[answers["excl_fast"] == "true", "participant_id"]),
+            "paste": set(answers.loc[answers["excl_paste"] == "true", "participant_id"])}
+    excluded = set(answers.loc[answers["excluded"] == "true", "participant_id"])
+    excluded |= set(games.loc[games["excluded"] == "true", "participant_id"])
+    if "attention" in settings.exclude:
+        excluded |= pids["attention"]
+    finished = pd.to_numeric(people.loc[people["completed"] == "true", "total_seconds"], errors="coerce").dropna()
+    progress = store.progress()
+    return {**progress, "game_choices": len(games), "flagged": {rule: len(pids[rule]) for rule in pids},
+            "excluded": len(excluded), "median_minutes": float(finished.median() / 60) if len(finished) else None}

@@ -79,7 +79,7 @@ async def login(request: Request) -> Response:
 async def _dashboard(request: Request, survey: Survey, *, message: str | None = None, status: int = 200) -> Response:
     def gather():
         store = survey.store
-        return store.overview(survey.settings), export.bucket_table(store, survey.scenarios)
+        return export.overview(store, survey.settings), export.bucket_table(store, survey.scenarios)
 
     overview, buckets = await run_in_threadpool(gather)
     settings = survey.settings
