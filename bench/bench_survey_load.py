@@ -7,9 +7,9 @@ whole study at once, or arriving evenly over S seconds: the study link with
 Prolific's three parameters, consent, every scenario (a Yes/No and an
 explanation), the attention checks (answered correctly), the games when asked
 for (--games), the completion page. The participants are protocol-level clients
-(survey_client.py: one HTTP session each, forms read from the pages, no
+(survey_load_client.py: one HTTP session each, forms read from the pages, no
 JavaScript); --browsers K adds K participants in Debian's Chromium at the same
-time (survey_browsers.py), as a check that the protocol figures are what a page
+time (survey_load_browsers.py), as a check that the protocol figures are what a page
 in a browser sees.
 
 By default a participant clicks on as soon as a page has loaded (--think 0): the
@@ -57,8 +57,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from survey_client import Outcome, Timings, crowd  # noqa: E402
-from survey_server import (REPO, Sampler, ServerRefused, SurveyServer, compare, stored,  # noqa: E402
+from survey_load_client import Outcome, Timings, crowd  # noqa: E402
+from survey_load_server import (REPO, Sampler, ServerRefused, SurveyServer, compare, stored,  # noqa: E402
                            write_study)
 
 sys.path.insert(0, str(REPO / "src"))
@@ -96,7 +96,7 @@ async def drive(base: str, count: int, over: float, checks: dict[str, str], comp
         return outcomes, timings, [], []
     from playwright.async_api import async_playwright
 
-    from survey_browsers import browser_participant, launch
+    from survey_load_browsers import browser_participant, launch
 
     step_times: list[float] = []
     async with async_playwright() as pw:

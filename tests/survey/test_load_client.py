@@ -1,4 +1,4 @@
-"""The load bench's participant client (bench/survey_client.py) against the real
+"""The load bench's participant client (bench/survey_load_client.py) against the real
 survey server: 10 participants at once, each from a Prolific study link through
 consent, every scenario, the attention checks and a game to the completion page,
 and every answer the server acknowledged is in the SQLite file as sent. Speed is
@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from survey_client import crowd  # noqa: E402
-from survey_server import SurveyServer, compare, stored, write_study  # noqa: E402
+from survey_load_client import crowd  # noqa: E402
+from survey_load_server import SurveyServer, compare, stored, write_study  # noqa: E402
 
 from helpers.economics.games import load_games  # noqa: E402
 from helpers.survey.settings import load_settings  # noqa: E402

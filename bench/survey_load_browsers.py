@@ -6,7 +6,7 @@ connections), and the time from a click to the next page being loaded is measure
 where a person would see it.
 
 The browser fills each page with the same rules as the protocol client
-(survey_client.fill: consent ticked, a radio per group, the attention check's
+(survey_load_client.fill: consent ticked, a radio per group, the attention check's
 answer, an explanation typed into each empty textarea). Every request to anything
 but the survey server is aborted (no network, no downloads).
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 import time
 
-from survey_client import EXPLANATIONS, Form, Outcome, fill, prolific_params
-from survey_server import REPO  # noqa: F401  (puts tests/ on the path)
+from survey_load_client import EXPLANATIONS, Form, Outcome, fill, prolific_params
+from survey_load_server import REPO  # noqa: F401  (puts tests/ on the path)
 
 from browser import CHROMIUM, CHROMIUM_ARGS
 
