@@ -26,9 +26,11 @@ Design choices, each for a reason:
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import sqlite3
+import threading
 import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from helpers.survey.steps import CheckStep, GameStep, Question, Step, arrange
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
+MAX_IDLE = 64  # idle connections kept per store (at most one per worker thread is in use)
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS participants (
@@ -147,6 +150,17 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """The lock this process's writers to `path` take before SQLite's own."""
+    key = os.path.realpath(path)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
 def check_answer(decision: object, explanation: object, max_text: int = 500) -> str | None:
     """Why an answer cannot be saved, in words for the participant; None if it can.
     decision: yes or no in any case (the form says Yes / No)."""
@@ -166,18 +180,70 @@ class SurveyStore:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else paths.survey_db()
         self._current = False  # the file is known to have this version's schema
+        # Idle connections for reuse, valid for this process and this file (inode).
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_pid: int | None = None
+        self._idle_inode: int | None = None
+        self._idle_lock = threading.Lock()
 
     # --- connections ---------------------------------------------------------
+    #
+    # Connections are reused (a pool of idle ones): opening one costs about 0.5 ms
+    # of CPU (open the files, map the WAL index, parse the schema) and a page or a
+    # submit ran 7 store operations, each on a new connection; and when the last
+    # connection of a WAL file closes, SQLite checkpoints and deletes the WAL, an
+    # fsync more. The load bench measured both (bench/bench_survey_load.py). A
+    # pooled connection is dropped when the process forked or the file was
+    # replaced (another inode), so nothing is ever written to a file that is gone.
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)  # one thread at a time: handed over by the pool
         except sqlite3.Error as exc:
             raise UserError(f"survey database {self.path}: cannot be opened ({exc})") from None
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         return conn
+
+    def _inode(self) -> int | None:
+        try:
+            return self.path.stat().st_ino
+        except OSError:
+            return None
+
+    def _take(self) -> sqlite3.Connection:
+        """An idle connection to this very file in this process, or a new one."""
+        pid, inode, stale = os.getpid(), self._inode(), []
+        with self._idle_lock:
+            if pid != self._idle_pid:  # a forked child: the parent's connections are not its to use or close
+                self._idle, self._idle_pid, self._idle_inode = [], pid, inode
+            elif inode != self._idle_inode:  # the file was replaced or removed
+                stale, self._idle, self._idle_inode = self._idle, [], inode
+            elif self._idle:
+                return self._idle.pop()
+        for conn in stale:
+            conn.close()
+        return self._connect()
+
+    def _give(self, conn: sqlite3.Connection) -> None:
+        """Back to the pool after use (closed instead when in a transaction, the pool
+        is full, or the file is not the one the pool is for)."""
+        inode = self._inode()
+        with self._idle_lock:
+            if (not conn.in_transaction and len(self._idle) < MAX_IDLE and os.getpid() == self._idle_pid
+                    and inode is not None and inode == self._idle_inode):
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        """Close the idle connections (a later operation opens new ones)."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     @contextmanager
     def _write(self):
@@ -187,13 +253,24 @@ class SurveyStore:
         the page says the answer was not saved and keeps the text to submit again."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._begin()) as conn:
+            # Writers of this process queue on a lock of their own: SQLite's busy
+            # handler makes a waiting writer sleep (1, 2, 5 ... 100 ms) and poll, so
+            # under 40 threads the lock sat idle between writers and the slowest
+            # waited seconds (bench). Other processes still meet the busy timeout.
+            with _writer_lock(self.path):
+                conn = self._begin()
                 try:
                     yield conn
                 except BaseException:
                     conn.execute("ROLLBACK")
+                    self._give(conn)
                     raise
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.close()
+                    raise
+                self._give(conn)
         except (sqlite3.Error, OSError) as exc:
             raise UserError(f"survey database {self.path}: not saved ({exc}); please submit again") from None
 
@@ -207,7 +284,7 @@ class SurveyStore:
         on a fresh file every first participant races to create it."""
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
-            conn = self._connect()
+            conn = self._take()
             try:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
@@ -264,13 +341,19 @@ class SurveyStore:
         if not self._current:
             with self._write():  # an older file gains the new schema before it is read
                 pass
-        with closing(self._connect()) as conn:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return []
-                raise UserError(f"survey database {self.path}: {exc}") from None
+        conn = self._take()
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "no such table" in str(exc):
+                return []
+            raise UserError(f"survey database {self.path}: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._give(conn)
+        return rows
 
     def read_table(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
         """Column names and rows of a query, for the export."""
