@@ -74,10 +74,12 @@ def write_study(folder: Path, games: bool = False, games_subset: list[str] | Non
 
 
 class SurveyServer:
-    def __init__(self, folder: Path, settings: Path, *, nofile: int | None = None, soft_only: bool = False,
+    def __init__(self, folder: Path, settings: Path, *, rlimit: tuple[int, int] | None = None,
                  capacity: int | None = None, extra_env: dict[str, str] | None = None, extra_path: str | None = None):
+        """rlimit: the server's (soft, hard) open-files limit, set before it starts
+        (None: this process's)."""
         self.folder, self.settings = folder, settings
-        self.nofile, self.soft_only, self.capacity = nofile, soft_only, capacity
+        self.rlimit, self.capacity = rlimit, capacity
         self.db = folder / "survey.sqlite"
         self.log = folder / "server.log"
         self.port = free_port()
@@ -88,9 +90,8 @@ class SurveyServer:
         self.limits: tuple[int, int] | None = None  # the server's (soft, hard) once it runs
 
     def _preexec(self):
-        if self.nofile:
-            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, hard if self.soft_only else self.nofile))
+        if self.rlimit:
+            resource.setrlimit(resource.RLIMIT_NOFILE, self.rlimit)
 
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "EXCEPTIONS_SURVEY_DB": str(self.db), "EXCEPTIONS_DATA": str(self.folder / "data"),
