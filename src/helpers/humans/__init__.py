@@ -7,7 +7,8 @@ collects real ones, and MoralExceptQA as a public second baseline.
     rates = humans.bucket_rates(answers)
 
 Modules: responses (the format: validate, load, write, bucket rates), source
-(which data a notebook uses), illustrative (generated answers), provenance
+(which data a notebook uses), quality (the exclusion variables and filtering
+on them), illustrative (generated answers), provenance
 (telling generated rows from real ones by their marks), survey (the
 survey's SQLite store), moralexceptqa (the public dataset).
 """
@@ -15,11 +16,12 @@ survey's SQLite store), moralexceptqa (the public dataset).
 from helpers.humans.illustrative import illustrative_curves, illustrative_responses
 from helpers.humans.moralexceptqa import MoralExceptQA, load_moralexceptqa
 from helpers.humans.provenance import is_illustrative
+from helpers.humans.quality import apply_exclusions
 from helpers.humans.responses import (COLUMNS, DECISIONS, bucket_rates, describe, load_human, validate_human,
                                       write_human)
 from helpers.humans.source import data_note, human_or_illustrative
 from helpers.humans.survey import SurveyStore
 
-__all__ = ["COLUMNS", "DECISIONS", "MoralExceptQA", "SurveyStore", "bucket_rates", "data_note", "describe",
-           "human_or_illustrative", "illustrative_curves", "illustrative_responses", "is_illustrative", "load_human",
+__all__ = ["COLUMNS", "DECISIONS", "MoralExceptQA", "SurveyStore", "apply_exclusions", "bucket_rates", "data_note",
+           "describe", "human_or_illustrative", "illustrative_curves", "illustrative_responses", "is_illustrative", "load_human",
            "load_moralexceptqa", "validate_human", "write_human"]
