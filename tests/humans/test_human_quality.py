@@ -5,9 +5,11 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ConfigError, UserError
+from helpers.exceptions import plots
 from helpers.exceptions.scenarios import parse_scenarios
-from helpers.humans import quality
+from helpers.humans import quality, source
 from helpers.humans import responses as human
+from helpers.notebook.comparison import HumanSide
 
 SCENARIOS = parse_scenarios('''
 [[scenarios]]
@@ -134,3 +136,44 @@ def test_unknown_rules_and_filters_that_leave_nothing_are_refused(table):
 def test_the_label_tag_lists_the_rules_in_the_order_given():
     assert quality.label_tag(quality.parse_rules(["paste", "attention", "paste"])) == "excl. paste, attention"
     assert quality.label_tag(()) == ""
+
+
+def test_filtered_human_puts_the_filter_in_the_label_and_the_note(tmp_path):
+    path = write(tmp_path)
+    kept, label, note = source.filtered_human(path, SCENARIOS, ["attention", "paste"])
+    assert label == "human (answers.csv; excl. attention, paste)" and len(kept) == 5
+    assert note == quality.apply_exclusions(human.load_human(path, SCENARIOS), ["attention", "paste"])[1]
+    text = source.data_note(kept, label, exclusions=note)
+    assert text.startswith("Human data used here: **human (answers.csv; excl. attention, paste)**: "
+                           "3 participants, 5 answers")
+    assert f"Exclusions: {note}. Every number and figure below uses the kept answers only" in text
+    trained = source.data_note(kept, label, trained_on=True, exclusions=note)
+    assert "The models are trained on the kept answers and compared with them" in trained
+
+
+def test_no_filter_on_data_with_the_variables_says_none_was_applied(tmp_path):
+    kept, label, note = source.filtered_human(write(tmp_path), SCENARIOS)
+    assert (len(kept), label) == (8, "human (answers.csv)")
+    assert note == "no exclusions applied (the data has excl_attention, excl_fast, excl_paste, excluded)"
+    assert source.data_note(kept, label, exclusions=note).endswith(f"Exclusions: {note}; `--exclude` chooses "
+                                                                   "which to apply.")
+
+
+def test_a_rule_on_an_older_file_names_the_file(tmp_path):
+    plain = [",".join(r.split(",")[:7]) for r in ROWS]
+    path = write(tmp_path, plain, HEADER.rsplit(",", 4)[0])
+    with pytest.raises(UserError, match=r"^--exclude attention: answers.csv has no exclusion variable"):
+        source.filtered_human(path, SCENARIOS, ["attention"])
+
+
+def test_the_figures_legend_and_the_heatmaps_title_carry_the_filter(tmp_path):
+    side = HumanSide.load(write(tmp_path), SCENARIOS, ("attention",))
+    assert side.label == "human (answers.csv; excl. attention)" and "dropped" in side.exclusions
+    assert side.only(["p2", "p3"]).exclusions == side.exclusions
+    measured = pd.DataFrame([{"model": "local/a", "variant": "baseline", "scenario": s.id, "level": lv,
+                              "refusal_rate": 0.5, "se": 0.1, "yes": 5, "no": 5, "measure": "sampled"}
+                             for s in SCENARIOS for lv in (1, 2, 3)])
+    fig = plots.figure1(measured, SCENARIOS, **side.figure_args())
+    assert side.label in [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    heatmap = plots.significance_heatmap(side.compare(measured), SCENARIOS)
+    assert heatmap._suptitle.get_text().replace("\n", " ") == f"humans: {side.label}"

@@ -19,9 +19,9 @@ from helpers.humans.provenance import is_illustrative
 from helpers.humans.quality import apply_exclusions
 from helpers.humans.responses import (COLUMNS, DECISIONS, bucket_rates, describe, load_human, validate_human,
                                       write_human)
-from helpers.humans.source import data_note, human_or_illustrative
+from helpers.humans.source import data_note, filtered_human, human_or_illustrative
 from helpers.humans.survey import SurveyStore
 
 __all__ = ["COLUMNS", "DECISIONS", "MoralExceptQA", "SurveyStore", "apply_exclusions", "bucket_rates", "data_note",
-           "describe", "human_or_illustrative", "illustrative_curves", "illustrative_responses", "is_illustrative", "load_human",
+           "describe", "filtered_human", "human_or_illustrative", "illustrative_curves", "illustrative_responses", "is_illustrative", "load_human",
            "load_moralexceptqa", "validate_human", "write_human"]
