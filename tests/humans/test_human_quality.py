@@ -155,8 +155,9 @@ def test_no_filter_on_data_with_the_variables_says_none_was_applied(tmp_path):
     kept, label, note = source.filtered_human(write(tmp_path), SCENARIOS)
     assert (len(kept), label) == (8, "human (answers.csv)")
     assert note == "no exclusions applied (the data has excl_attention, excl_fast, excl_paste, excluded)"
-    assert source.data_note(kept, label, exclusions=note).endswith(f"Exclusions: {note}; `--exclude` chooses "
-                                                                   "which to apply.")
+    assert source.data_note(kept, label, exclusions=note).endswith(
+        ". No exclusions applied (the data has excl_attention, excl_fast, excl_paste, excluded); "
+        "`--exclude` chooses which to apply.")
 
 
 def test_a_rule_on_an_older_file_names_the_file(tmp_path):

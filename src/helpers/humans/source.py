@@ -105,7 +105,7 @@ def _exclusions_sentence(note: str, trained_on: bool) -> str:
     if not note:
         return ""
     if note.startswith("no exclusions"):
-        return f" Exclusions: {note}; `--exclude` chooses which to apply."
+        return f" {note[0].upper()}{note[1:]}; `--exclude` chooses which to apply."
     use = "The models are trained on the kept answers and compared with them" if trained_on else \
         "Every number and figure below uses the kept answers only"
     return f" Exclusions: {note}. {use}; no file is changed."
