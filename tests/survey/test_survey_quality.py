@@ -240,3 +240,20 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
         conn.execute("CREATE TABLE participants (x)")
     with pytest.raises(UserError, match="newer version of the workspace"):
         SurveyStore(path).progress()
+
+
+def test_the_published_answers_filter_in_the_notebooks(store, scenarios, games):
+    """The export's flags are what --exclude reads: published, loaded as the notebooks
+    load it, and filtered, the careless participant's answers are the ones dropped."""
+    from helpers.humans.source import filtered_human
+
+    study = settings()
+    careful, careless = (store.register(scenarios, study, games=games, rng=random.Random(i)) for i in range(2))
+    walk(store, careful, scenarios, games, study)
+    walk(store, careless, scenarios, games, study, check_choice="wrong")
+    written = dict(export.publish(store, scenarios, study))
+    assert sorted(p.name for p in written) == ["human_games.csv", "human_responses.csv"]
+    kept, label, note = filtered_human(None, scenarios, ["attention"])
+    assert set(kept["participant_id"]) == {careful.participant_id}
+    assert label == "human (human_responses.csv; excl. attention)"
+    assert "3 of 6 answers (1 participant) dropped; 3 kept" in note
