@@ -155,3 +155,13 @@ def test_human_cooperation_per_setting(games):
     assert rates.loc["ultimatum_responder#2", "cooperation"] > 0.8
     assert rates.loc["prisoners_dilemma#1", "cooperation"] < 0.2
     assert (rates["ci_low"] <= rates["cooperation"]).all() and (rates["cooperation"] <= rates["ci_high"]).all()
+
+
+def test_the_notebook_takes_a_human_games_file_by_name():
+    from helpers.errors import UserError
+    from helpers.notebook.economics import EconParams
+
+    assert EconParams.from_cli({}).human_games is None
+    assert EconParams.from_cli({"human-games": "data/mine.parquet"}).human_games.name == "mine.parquet"
+    with pytest.raises(UserError, match=r"--human-games mine.xlsx: use a .csv or .parquet file name"):
+        EconParams.from_cli({"human-games": "mine.xlsx"})
