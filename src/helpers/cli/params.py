@@ -188,6 +188,9 @@ EXPLAIN = Option("explain", "bool", "train on the derivations too, not only the 
 FINETUNE = Option("finetune", "bool", "fine-tune the agents (false: measure the base model only)", default=True)
 ROUNDS = Option("rounds", "int", "rounds of repeated duopoly pricing", default=6, low=1, high=1_000)
 SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, low=1, high=1_000)
+HUMAN_GAMES = Option("human-games", "path", "human game-choices file (.csv/.parquet) for notebook 07's human arm; "
+                     "default data/human_games.csv, else illustrative (generated) choices",
+                     suffixes=(".csv", ".parquet"))
 
 # -- which entry point takes which (in --help order) ----------------------------------
 RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
@@ -219,7 +222,7 @@ TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes o
             SPLIT_SEED, TRAIN_FRACTION, TRAIN_SCENARIO)
 ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),
              TEMPERATURE, GAME_TOKENS, TRAIN_SIZE, TRAIN_EPOCHS, TRAIN_STEPS, EXPLAIN, FINETUNE, ROUNDS, SESSIONS,
-             RPM, SEED, REASONING_EFFORT, REASONING_BUDGET)
+             RPM, SEED, REASONING_EFFORT, REASONING_BUDGET, HUMAN_GAMES)
 
 
 def capability_overrides(texts) -> tuple:
