@@ -13,7 +13,7 @@ with app.setup:
     from helpers.economics import agents, measures, play, synthetic
     from helpers.economics import plots as econ_plots
     from helpers.notebook import checked, headline, spends_without_click, table
-    from helpers.notebook import econ_agents
+    from helpers.notebook import econ_agents, econ_humans
     from helpers.notebook.runs import call_details
 
 
@@ -36,7 +36,9 @@ def _():
     (2) writes synthetic training data for κ = 0 and a κ you choose, (3) fine-tunes the
     offline model on each set (LoRA, on the CPU), and (4) measures the base and fine-tuned
     models: cooperation per game and payoff setting, sensitivity to incentives, and the κ
-    that best explains their choices.
+    that best explains their choices, (5) beside people given the same prompts: the survey's
+    games module (`--human-games FILE`, or its export in `data/human_games.csv`) or, when there
+    are none, generated **illustrative** choices (not real people).
     """)
     return
 
@@ -48,6 +50,12 @@ def _():
     decisions = play.decisions(settings)
     titles = {g.id: g.title for g in all_games}
     return all_games, decisions, params, settings, titles
+
+
+@app.cell
+def _(all_games, decisions, params):
+    humans = checked(econ_humans.human_arm, params, all_games, decisions)
+    return (humans,)
 
 
 @app.cell
@@ -181,10 +189,11 @@ def _(answers, ask_result, decisions, kappa_slider, labels):
 
 
 @app.cell
-def _(answers, decisions, kappa_slider, labels, titles):
+def _(answers, decisions, humans, kappa_slider, labels, titles):
     rates = measures.cooperation_rates(answers, decisions)
     _predicted = measures.predicted_cooperation(decisions, [0.0, kappa_slider.value])
-    econ_plots.cooperation(rates, _predicted, labels, kappa_slider.value, titles)
+    _shown, _labels = econ_humans.with_people(rates, labels, humans)
+    econ_plots.cooperation(_shown, _predicted, _labels, kappa_slider.value, titles)
     return (rates,)
 
 
@@ -206,11 +215,11 @@ def _(answers, decisions, labels):
 
 
 @app.cell
-def _(answers, decisions, labels):
+def _(answers, decisions, humans, labels):
     fits = {labels[m]: measures.implied_kappa(g, decisions) for m, g in answers.groupby("model", sort=False)}
     _rows = [{"agent": k, "implied κ": f.kappa, "95% low": f.ci_low, "95% high": f.ci_high,
               "temperature τ": f.temperature, "valid answers": f.n, "p vs random": f.p_uniform,
-              "note": f.note} for k, f in fits.items()]
+              "note": f.note} for k, f in fits.items()] + [econ_humans.kappa_row(humans)]
     mo.vstack([mo.md("""
     ### Implied κ
 
@@ -218,8 +227,11 @@ def _(answers, decisions, labels):
     P(a) ∝ exp(u_κ(a) / (τ·stake)), by maximum likelihood over κ = 0, 0.01, …, 1 with the
     temperature τ profiled out; the interval is the 95% likelihood-ratio set. `p vs random`
     tests the model against choosing uniformly at random: when it is large, the answers do not
-    follow payoffs at all and no κ should be read from them.
-    """), table(_rows, selection=None), econ_plots.kappa_profiles(fits)])
+    follow payoffs at all and no κ should be read from them. The people's row pools their
+    choices the same way, but its interval resamples whole participants (each makes many
+    choices, and people differ), so it is wider than the likelihood-ratio one its note gives
+    (the figure shades the likelihood-ratio sets, the people's too).
+    """), table(_rows, selection=None), econ_plots.kappa_profiles({**fits, humans.label: humans.fit})])
     return (fits,)
 
 
@@ -227,6 +239,21 @@ def _(answers, decisions, labels):
 def _(rates):
     mo.vstack([mo.md("### Cooperation per game and payoff setting"),
                table(rates.round(3), selection=None, page_size=25)])
+    return
+
+
+@app.cell
+def _(decisions, humans, labels, rates):
+    mo.vstack([mo.md(f"""
+    ## 5. People in the same games
+
+    {econ_humans.note(humans)}
+
+    Cooperation per game and payoff setting: the people's share (two-action games; Wilson
+    95% interval) or mean share of the amount given (normal-approximation interval), then
+    each agent's, measured above. Their implied κ is in the κ table and figure above.
+    """), table(econ_humans.cooperation_table(humans, rates, labels, decisions), selection=None,
+                page_size=25)])
     return
 
 
@@ -243,14 +270,17 @@ def _():
       these games; whether it reasons like homo moralis elsewhere is what notebook 08 probes.
     - Few answers per setting give wide intervals; raise the answers per setting for firmer
       estimates (cached answers are reused, only the missing ones are made).
+    - The people's choices are **illustrative** unless section 5 says they were measured; even
+      real choices are one sample of people, in games written for this workspace, so a gap
+      between models and people here is about these prompts, not about people in general.
     """)
     return
 
 
 @app.cell
-def _(fits, kappa_slider, labels):
+def _(fits, humans, kappa_slider, labels):
     # What `make report` puts on the front page and atop the static report.
-    headline.games_card(fits, labels.values(), kappa_slider.value)
+    headline.games_card(fits, labels.values(), kappa_slider.value, humans)
     return
 
 

@@ -173,6 +173,13 @@ def study_file() -> Path:
     return home() / "study.toml"
 
 
+def human_games_file() -> Path:
+    """The default human game-choices file: the survey exports the games module's
+    choices here and notebook 07 compares with it when it exists (otherwise with
+    illustrative choices)."""
+    return data_dir() / "human_games.csv"
+
+
 def moralexceptqa_file() -> Path:
     """MoralExceptQA's complete_file.csv: EXCEPTIONS_MORALEXCEPTQA, else the shared
     copy next to the checkout (../shared/data/moralexceptqa/). Never committed."""

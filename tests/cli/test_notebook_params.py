@@ -40,6 +40,9 @@ NOTEBOOK_BAD = [
     ({"level": [1, -6]}, "--level must be a whole number of 1 or more, got -6"),
     ({"level": "one"}, "--level must be a whole number of 1 or more, got 'one'"),
     ({"mode": "fast"}, "--mode must be one of exact, sample, got 'fast'"),
+    ({"exclude": "speed"}, "--exclude must be one of attention, fast, paste, study, got 'speed'"),
+    ({"exclude": "attention,Paste"}, "--exclude must be one of attention, fast, paste, study, got 'Paste'"),
+    ({"exclude": ""}, "--exclude needs a value"),
     ({"model": ""}, "--model needs a value"),
     ({"scenarios": ""}, "--scenarios needs a value"),
     ({"sampels": 5}, "unknown notebook argument --sampels (did you mean --samples?); known: --base-url,"),
@@ -110,7 +113,7 @@ def test_notebook_defaults_and_values():
         ("local/smollm2-135m-instruct",), "exact", 10, 1.0, 5.0, None)
     assert (p.variants, p.scenario_ids, p.levels, p.max_tokens, p.reasoning_tokens, p.examples) == (
         (), (), None, 48, 256, 2)
-    assert p.scenarios.name == "scenarios.toml" and p.study == "survey"
+    assert p.scenarios.name == "scenarios.toml" and p.study == "survey" and p.exclude == ()
     # notebook 03's own defaults, merged under the command line's, as the notebooks do
     p = NotebookParams.from_cli({"variant": "baseline,cot", "samples": 1, "level": "1,6",
                                  "reasoning-tokens": 48, "model": ["openai/a", "openai/b,openai/c"],
@@ -118,6 +121,8 @@ def test_notebook_defaults_and_values():
     assert p.variants == ("baseline", "cot") and p.levels == (1, 6) and p.samples == 1
     assert p.models == ("openai/a", "openai/b", "openai/c")
     assert (p.max_cost, p.rpm, p.scenarios, p.reasoning_tokens) == (0.0, 0.5, Path("mine.toml"), 48)
+    assert NotebookParams.from_cli({"exclude": "attention,paste"}).exclude == ("attention", "paste")
+    assert NotebookParams.from_cli({"exclude": ["study", "fast"]}).exclude == ("study", "fast")
 
 
 def test_training_defaults_values_and_overrides():

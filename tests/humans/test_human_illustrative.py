@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chisquare
 
+from helpers.humans import illustrative, quality
 from helpers.humans import responses as human
 from helpers.exceptions import reference
 from helpers.humans.illustrative import EXPLANATIONS, illustrative_curves, illustrative_responses
@@ -105,3 +106,50 @@ levels = ["an hour", "ten minutes", "one minute"]
     assert (np.diff(curve) < 0).all() and not illustrative_curves(other)["anchored"].any()
     with pytest.raises(ValueError, match="at least 1"):
         illustrative_responses(other, participants=0)
+
+
+def test_quality_columns_are_there_and_agree_with_each_other(responses):
+    assert list(responses.columns) == human.COLUMNS + ["position"] + illustrative.QUALITY
+    assert (responses["excl_fast"] == (responses["seconds"] < illustrative.MIN_SECONDS)).all()
+    assert (responses["excl_paste"] == (responses["pasted_chars"] > 0)).all()
+    assert (responses["excl_paste"] == (responses["paste_count"] > 0)).all()
+    pasted = responses[responses["excl_paste"]]
+    assert (pasted["pasted_chars"] == pasted["explanation"].str.len()).all()  # the whole explanation
+    failed = responses["attention_passed"] < responses["attention_total"]
+    assert (responses["excl_attention"] == failed).all() and (responses["excluded"] == failed).all()
+    # An attention check belongs to the participant: every answer of theirs carries it.
+    assert (responses.groupby("participant_id")["excl_attention"].nunique() == 1).all()
+    # Time on a question is never more than the time since the previous answer.
+    stamps = pd.to_datetime(responses["timestamp"], format="ISO8601")
+    ordered = responses.assign(t=stamps).sort_values(["participant_id", "position"])
+    gaps = ordered.groupby("participant_id")["t"].diff().dt.total_seconds()
+    assert (ordered["seconds"][gaps.notna()] <= gaps[gaps.notna()]).all()
+
+
+def test_each_flag_is_drawn_about_as_often_as_stated(responses):
+    people = responses.groupby("participant_id")["excl_attention"].first()
+    for observed, rate, n in [(people.mean(), illustrative.CARELESS, len(people)),
+                              (responses["excl_fast"].mean(), illustrative.FAST, len(responses)),
+                              (responses["excl_paste"].mean(), illustrative.PASTED, len(responses))]:
+        assert abs(observed - rate) < 4 * np.sqrt(rate * (1 - rate) / n) and observed > 0
+
+
+def test_the_quality_stream_leaves_the_other_columns_as_they_were(scenarios, responses, monkeypatch):
+    # Every flag drawn true changes every quality draw; the answers must not move.
+    for name in ("CARELESS", "FAST", "PASTED"):
+        monkeypatch.setattr(illustrative, name, 1.0)
+    flagged = illustrative_responses(scenarios)
+    assert flagged["excl_attention"].all() and flagged["excl_fast"].all() and flagged["excl_paste"].all()
+    answers = human.COLUMNS + ["position"]
+    pd.testing.assert_frame_equal(flagged[answers], responses[answers])
+
+
+def test_the_filter_can_be_tried_on_the_illustrative_set(tmp_path, scenarios, responses):
+    again = human.load_human(human.write_human(responses, tmp_path / "illustrative.csv"), scenarios)
+    pd.testing.assert_frame_equal(again[illustrative.QUALITY[-4:]], responses[illustrative.QUALITY[-4:]])
+    kept, note = quality.apply_exclusions(again, ["attention", "fast", "paste"])
+    dropped = responses[["excl_attention", "excl_fast", "excl_paste"]].any(axis=1)
+    assert len(kept) == int((~dropped).sum()) and 0 < dropped.sum() < len(responses)
+    assert note.endswith(f"{int(dropped.sum())} of {len(responses)} answers "
+                         f"({responses.loc[dropped, 'participant_id'].nunique()} participants) dropped; "
+                         f"{len(kept)} kept")

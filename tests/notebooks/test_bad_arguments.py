@@ -18,12 +18,18 @@ GAMES = ["notebooks/07_economic_games.py", "notebooks/08_moral_applications.py"]
 SAMPLES = "--samples must be"
 UNKNOWN = "unknown notebook argument --bogus"
 NO_HUMAN = "/nonexistent.csv: file not found"
+# A human-responses file from before the survey exported exclusion variables.
+OLDER = str(REPO / "tests" / "data" / "human_responses_older.csv")
+NO_VARIABLE = "human_responses_older.csv has no exclusion variable `excl_attention`"
 
 # (notebook, arguments, what the message says)
 CASES = [
     *[(nb, ["--samples=-5"], SAMPLES) for nb in RUNS],
     *[(nb, ["--human", "/nonexistent.csv"], NO_HUMAN) for nb in RUNS],
     *[(nb, ["--bogus", "1"], UNKNOWN) for nb in RUNS],
+    *[(nb, ["--human", OLDER, "--exclude", "attention"], NO_VARIABLE) for nb in RUNS],
+    ("notebooks/01_baseline.py", ["--exclude", "attention,bogus"],
+     "--exclude must be one of attention, fast, paste, study, got 'bogus'"),
     *[(nb, ["--samples", "-5"], "unknown notebook argument -5") for nb in RUNS[:1] + GAMES[:1]],
     ("notebooks/03_chain_of_thought.py", ["--level", "9"], "--level 9"),
     ("notebooks/05_transfer_learning.py", ["--train-scenario", "nowhere"], "unknown scenario id 'nowhere'"),
@@ -31,6 +37,7 @@ CASES = [
     ("notebooks/06_moralexceptqa.py", ["--moralexceptqa", "/nonexistent.csv"],
      "MoralExceptQA file not found at /nonexistent.csv"),
     ("notebooks/06_moralexceptqa.py", ["--bogus", "1"], UNKNOWN),
+    ("notebooks/06_moralexceptqa.py", ["--exclude", "attention"], "--exclude is for notebooks 01-05"),
     *[(nb, ["--samples=-5"], "--samples must be") for nb in GAMES],
     *[(nb, ["--games", "/nonexistent.toml"], "/nonexistent.toml: file not found") for nb in GAMES],
     *[(nb, ["--bogus", "1"], UNKNOWN) for nb in GAMES],
@@ -42,6 +49,7 @@ EXPORTED = [
     ("notebooks/03_chain_of_thought.py", ["--bogus", "1"], UNKNOWN),
     ("notebooks/04_fine_tuning.py", ["--human", "/nonexistent.csv"], NO_HUMAN),
     ("notebooks/05_transfer_learning.py", ["--samples=-5"], SAMPLES),
+    ("notebooks/05_transfer_learning.py", ["--human", OLDER, "--exclude", "attention"], NO_VARIABLE),
     ("notebooks/06_moralexceptqa.py", ["--bogus", "1"], UNKNOWN),
     ("notebooks/07_economic_games.py", ["--samples=-5"], SAMPLES),
     ("notebooks/08_moral_applications.py", ["--bogus", "1"], UNKNOWN),

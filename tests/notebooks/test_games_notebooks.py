@@ -53,8 +53,9 @@ def test_07_exports_with_the_offline_model(tmp_path, shared_cache):
     agents = 3 if tuned else 1
     # 19 payoff settings x the agents (base, and κ = 0 and κ = 0.5 fine-tuned) x 1 answer.
     assert f"calls: {19 * agents} made, 0 cached, 0 failed" in text
-    kappas = rows_with(page, "implied κ")
+    kappas = [r for r in rows_with(page, "implied κ") if not r["agent"].startswith("human")]
     assert len(kappas) == agents and all(r["valid answers"] <= 19 for r in kappas)
+    assert [r["agent"] for r in rows_with(page, "implied κ")][-1] == "human (illustrative data)"
     assert len(rows_with(page, "optimal_share_kappa0")) == agents
     if tuned:
         assert "2 fine-tuned agent(s): 0 loaded from the cache, 2 trained now" in text

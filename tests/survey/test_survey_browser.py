@@ -30,6 +30,7 @@ from browser import chromium_page, needs_chromium, only_local
 from survey_server import REPO, small_scenarios, survey_server, write_settings
 
 from helpers.economics.games import load_games
+from helpers.economics.humans import prompt_for_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 WAIT = 60_000  # ms; generous for a loaded 2-core machine, normally well under a second
@@ -162,7 +163,8 @@ def test_a_prolific_participant_to_the_completion_code_and_the_export(tmp_path):
 
         # 3 scenarios, both checks, every setting of the two games; each game shown with the agents' text.
         games = [g for g in load_games(REPO / "games.toml") if g.id in ("prisoners_dilemma", "dictator")]
-        agents = sorted(" ".join(s.render().split()) for g in games for s in g.settings)
+        # prompt_for_people is what an agent is sent (tests/economics/test_human_prompts.py pins that).
+        agents = sorted(" ".join(prompt_for_people(s).split()) for g in games for s in g.settings)
         assert [len(seen[k]) for k in ("scenario", "check")] == [3, 2]
         assert sorted(" ".join(p.split()) for p in seen["game"]) == agents
 

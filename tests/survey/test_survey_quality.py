@@ -240,3 +240,30 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
         conn.execute("CREATE TABLE participants (x)")
     with pytest.raises(UserError, match="newer version of the workspace"):
         SurveyStore(path).progress()
+
+
+def test_the_published_answers_filter_in_the_notebooks(store, scenarios, games):
+    """The export's flags are what --exclude reads: published, loaded as the notebooks
+    load it, and filtered, the careless participant's answers are the ones dropped."""
+    from helpers.humans.source import filtered_human
+
+    study = settings()
+    careful, careless = (store.register(scenarios, study, games=games, rng=random.Random(i)) for i in range(2))
+    walk(store, careful, scenarios, games, study)
+    walk(store, careless, scenarios, games, study, check_choice="wrong")
+    written = dict(export.publish(store, scenarios, study, games))
+    assert sorted(p.name for p in written) == ["human_games.csv", "human_responses.csv"]
+    kept, label, note = filtered_human(None, scenarios, ["attention"])
+    assert set(kept["participant_id"]) == {careful.participant_id}
+    assert label == "human (human_responses.csv; excl. attention)"
+    assert "3 of 6 answers (1 participant) dropped; 3 kept" in note
+    # The game choices load as notebook 07 loads them (the prompt column checked against games.toml).
+    from helpers.economics.humans import load_human_games
+
+    played = load_human_games(written_path(written, "human_games.csv"), games)
+    assert len(played) == 2 * sum(len(g.settings) for g in games)
+    assert set(played.loc[played["participant_id"] == careless.participant_id, "excluded"]) == {True}
+
+
+def written_path(written, name):
+    return next(p for p in written if p.name == name)

@@ -21,6 +21,7 @@ from helpers.finetune.datasets import KINDS as TRAINING_KINDS
 from helpers.finetune.split import SPLIT_SEED as DEFAULT_SPLIT_SEED
 from helpers.finetune.split import TRAIN_FRACTION as DEFAULT_TRAIN_FRACTION
 from helpers.finetune.lora import LoraSettings
+from helpers.humans.quality import RULES as EXCLUSION_RULES
 from helpers.llm import DEFAULT_MODEL
 from helpers.llm.capabilities import EFFORTS, parse_override
 from helpers.llm.devices import DEVICES, DTYPES
@@ -96,6 +97,11 @@ EXAMPLES = Option("examples", "int", "sampled answers per variant shown in an an
                   low=1, high=1_000)
 HUMAN = Option("human", "path", "human-responses file (.csv/.parquet); default data/human_responses.csv, "
                "else illustrative (generated) answers")
+EXCLUDE = Option("exclude", "choice", "leave out the human answers the survey's export flags, comma-separated or "
+                 "repeatable: attention (the participant failed an attention check), fast (answered faster than "
+                 "the study's minimum), paste (pasted text), study (the study's own rule); the filter is stated "
+                 "beside every figure, and no file is changed (default none)", default=(),
+                 choices=tuple(EXCLUSION_RULES), repeat=True, metavar="RULES")
 STUDY = Option("study", "str", "the study name the survey stores with each participant", default="survey")
 MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.csv "
                        "(default ../shared/data/moralexceptqa/)")
@@ -182,6 +188,9 @@ EXPLAIN = Option("explain", "bool", "train on the derivations too, not only the 
 FINETUNE = Option("finetune", "bool", "fine-tune the agents (false: measure the base model only)", default=True)
 ROUNDS = Option("rounds", "int", "rounds of repeated duopoly pricing", default=6, low=1, high=1_000)
 SESSIONS = Option("sessions", "int", "sessions per pair of firms", default=1, low=1, high=1_000)
+HUMAN_GAMES = Option("human-games", "path", "human game-choices file (.csv/.parquet) for notebook 07's human arm; "
+                     "default data/human_games.csv, else illustrative (generated) choices",
+                     suffixes=(".csv", ".parquet"))
 
 # -- which entry point takes which (in --help order) ----------------------------------
 RUN_AND_ESTIMATE = (MODEL, VARIANT, VARIANTS_FILE, MODE, EXCEPTION_SAMPLES, TEMPERATURE, ANSWER_TOKENS,
@@ -206,14 +215,14 @@ GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, RE
 # ask 2 answers per setting (the CLI 3) because `make report` plays every setting
 # with every agent.
 NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
-            MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, STUDY,
-            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, NO_CONTROL, ANSWER_TOKENS, REASONING_TOKENS,
+            MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, EXCLUDE,
+            STUDY, MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, NO_CONTROL, ANSWER_TOKENS, REASONING_TOKENS,
             EXAMPLES, REASONING_EFFORT, REASONING_BUDGET)
 TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
             SPLIT_SEED, TRAIN_FRACTION, TRAIN_SCENARIO)
 ECONOMICS = (OTHER_MODEL, BASE_URL, GAMES_FILE, MORALIS_KAPPA, GAME_SAMPLES.but(default=2),
              TEMPERATURE, GAME_TOKENS, TRAIN_SIZE, TRAIN_EPOCHS, TRAIN_STEPS, EXPLAIN, FINETUNE, ROUNDS, SESSIONS,
-             RPM, SEED, REASONING_EFFORT, REASONING_BUDGET)
+             RPM, SEED, REASONING_EFFORT, REASONING_BUDGET, HUMAN_GAMES)
 
 
 def capability_overrides(texts) -> tuple:

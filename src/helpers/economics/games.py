@@ -79,11 +79,17 @@ class Setting:
             return v["pie"]
         return v[self.kind.amount_of]
 
+    def listed_actions(self) -> list[Action]:
+        """The actions in the order the prompt lists them ({choices}): a labelled
+        game's most cooperative first, amounts from small to large (they read best
+        that way). A person choosing on the survey page sees them in this order too."""
+        actions = self.actions()
+        return actions if self.kind.labelled else actions[::-1]
+
     def choices_text(self) -> str:
-        labels = [a.label for a in self.actions()]
+        labels = [a.label for a in self.listed_actions()]
         if self.kind.labelled:
             return " or ".join(labels)
-        labels = labels[::-1]  # amounts read best from small to large
         return ", ".join(labels[:-1]) + " or " + labels[-1]
 
     def render(self) -> str:

@@ -20,7 +20,9 @@ Invalid answers and failed calls are counted and shown, never used as choices.
 
   by maximum likelihood over a κ grid (0, 0.01, ..., 1), the temperature τ
   profiled out over a log grid. The 95% interval is likelihood-ratio (all κ with
-  2 (ℓ_max - ℓ_profile(κ)) <= 3.84) or a percentile bootstrap over answers.
+  2 (ℓ_max - ℓ_profile(κ)) <= 3.84) or a percentile bootstrap over answers, or
+  over clusters of answers (`cluster`: e.g. participants, who each answer many
+  items, so their answers are not independent draws).
   Large τ means choices barely follow utility at all, and then every κ fits;
   p_uniform tests the fitted model against uniform random choice (likelihood
   ratio, 2 df): when it is large, read no κ into the interval.
@@ -171,25 +173,33 @@ def _counts(answers: pd.DataFrame, design) -> list[tuple[np.ndarray, np.ndarray,
     return blocks
 
 
-def _loglik_grid(blocks, kappas=KAPPA_GRID, temperatures=TEMPERATURE_GRID) -> np.ndarray:
-    """Log-likelihood for every (κ, τ) pair: array of shape (len(kappas), len(temperatures))."""
-    total = np.zeros((len(kappas), len(temperatures)))
+def _log_probabilities(blocks, kappas=KAPPA_GRID, temperatures=TEMPERATURE_GRID) -> np.ndarray:
+    """log P(action) for every (κ, τ) pair and every action of every block, the blocks'
+    actions side by side: shape (len(kappas), len(temperatures), total actions)."""
     kap = kappas[:, None, None]
     tau = temperatures[None, :, None]
-    for s, k, n in blocks:
+    parts = []
+    for s, k, _ in blocks:
         u = ((1 - kap) * s[None, None, :] + kap * k[None, None, :]) / tau
         u = u - u.max(axis=2, keepdims=True)
-        logp = u - np.log(np.exp(u).sum(axis=2, keepdims=True))
-        total += (logp * n[None, None, :]).sum(axis=2)
-    return total
+        parts.append(u - np.log(np.exp(u).sum(axis=2, keepdims=True)))
+    return np.concatenate(parts, axis=2)
+
+
+def _loglik_grid(blocks, kappas=KAPPA_GRID, temperatures=TEMPERATURE_GRID) -> np.ndarray:
+    """Log-likelihood for every (κ, τ) pair: array of shape (len(kappas), len(temperatures))."""
+    if not blocks:
+        return np.zeros((len(kappas), len(temperatures)))
+    return _log_probabilities(blocks, kappas, temperatures) @ np.concatenate([n for _, _, n in blocks])
 
 
 def implied_kappa(answers: pd.DataFrame, decisions: dict[str, Decision], *, method: str = "lr",
-                  bootstrap: int = 200, seed: int = 0) -> KappaFit:
+                  bootstrap: int = 200, seed: int = 0, cluster: str | None = None) -> KappaFit:
     """Maximum-likelihood κ of one model's answers, with a 95% interval.
 
     method: "lr" (profile likelihood ratio) or "bootstrap" (percentile interval
-    over `bootstrap` resamples of the answers within each item, seeded).
+    over `bootstrap` resamples of the answers within each item, seeded; with
+    `cluster`, a column of `answers`, resamples of whole clusters instead).
     """
     design = _design(decisions)
     blocks = _counts(answers, design)
@@ -209,6 +219,10 @@ def implied_kappa(answers: pd.DataFrame, decisions: dict[str, Decision], *, meth
         if not np.all(inside[inside.argmax(): len(inside) - inside[::-1].argmax()]):
             notes.append("the likelihood-ratio set is not an interval; its hull is shown")
         label = "likelihood ratio"
+    elif method == "bootstrap" and cluster is not None:
+        clusters, blocks_by = _cluster_counts(answers, design, cluster)
+        low, high = _cluster_bootstrap(clusters, blocks_by, bootstrap, seed)
+        label = f"bootstrap over {clusters} clusters of `{cluster}` ({bootstrap} draws)"
     elif method == "bootstrap":
         low, high = _bootstrap(blocks, bootstrap, seed)
         label = f"bootstrap ({bootstrap} draws)"
@@ -234,6 +248,34 @@ def _bootstrap(blocks, draws: int, seed: int) -> tuple[float, float]:
             total = int(n.sum())
             resampled.append((s, k, rng.multinomial(total, n / total).astype(float)))
         estimates.append(KAPPA_GRID[int(np.argmax(_loglik_grid(resampled).max(axis=1)))])
+    return float(np.quantile(estimates, 0.025)), float(np.quantile(estimates, 0.975))
+
+
+def _cluster_counts(answers: pd.DataFrame, design, cluster: str):
+    """(number of clusters, per item (s, k, counts: clusters x actions))."""
+    ok = valid(answers)
+    ok = ok[ok["item"].isin(design)]
+    index = {c: i for i, c in enumerate(dict.fromkeys(ok[cluster]))}
+    blocks = []
+    for item, group in ok.groupby("item", sort=False):
+        ids, s, k = design[item]
+        counts = np.zeros((len(index), len(ids)))
+        np.add.at(counts, (group[cluster].map(index).to_numpy(), group["action"].map(ids.index).to_numpy()), 1)
+        blocks.append((s, k, counts))
+    return len(index), blocks
+
+
+def _cluster_bootstrap(clusters: int, blocks, draws: int, seed: int) -> tuple[float, float]:
+    """Percentile interval of the ML κ over resamples of whole clusters. The choice
+    probabilities do not change between resamples, only the counts, so they are
+    computed once and each resample is one matrix product."""
+    logp = _log_probabilities(blocks)
+    counts = np.concatenate([n for _, _, n in blocks], axis=1)  # clusters x all actions
+    rng = np.random.default_rng(seed)
+    estimates = []
+    for _ in range(draws):
+        weight = np.bincount(rng.integers(0, clusters, size=clusters), minlength=clusters).astype(float)
+        estimates.append(KAPPA_GRID[int(np.argmax((logp @ (weight @ counts)).max(axis=1)))])
     return float(np.quantile(estimates, 0.025)), float(np.quantile(estimates, 0.975))
 
 

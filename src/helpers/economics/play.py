@@ -18,6 +18,7 @@ from helpers.economics.dilemmas import Dilemma
 from helpers.llm.engine import Limits, Progress
 from helpers.economics.games import Setting
 from helpers.economics.preferences import Decision, decision
+from helpers.economics.prompts import agent_messages
 
 COLUMNS = ["model", "item", "game", "setting", "sample", "status", "action", "cooperation", "text",
            "prompt_tokens", "completion_tokens", "cost_usd"]
@@ -37,7 +38,8 @@ def play(config: AskConfig, items: list[Setting | Dilemma], *, make_calls: bool 
          limits: Limits = Limits(), progress: Callable[[Progress], None] | None = None
          ) -> tuple[pd.DataFrame, AskResult]:
     """Every model's answers to every item, parsed. Returns (answers table, raw result)."""
-    result = ask(config, [i.render() for i in items], make_calls=make_calls, limits=limits,
+    # agent_messages is also what people are shown (prompts.prompt_for_people).
+    result = ask(config, [agent_messages(i) for i in items], make_calls=make_calls, limits=limits,
                  progress=progress)
     raw = result.answers
     rows = []

@@ -17,6 +17,7 @@ of levels 1..k, so it reads as a check of the model, not as one more level.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib
 
@@ -163,7 +164,8 @@ def figure4(rates, scenarios, human=None, paper_marks=None, **kw) -> plt.Figure:
 def significance_heatmap(comparison: pd.DataFrame, scenarios: list[Scenario],
                          alpha_column: str = "significant") -> plt.Figure:
     """One heatmap per agent: rows scenarios, columns levels, colour = model - human
-    refusal rate (red: model stricter, blue: laxer), '*' where `alpha_column` is true."""
+    refusal rate (red: model stricter, blue: laxer), '*' where `alpha_column` is true;
+    the human data named above when the comparison has one `human_data` label."""
     sns.set_theme(style="white", context="paper")
     agents = list(agent_styles(comparison))
     fig, axes = plt.subplots(1, max(1, len(agents)), figsize=(4.2 * max(1, len(agents)), 0.45 * len(scenarios) + 1.6),
@@ -185,5 +187,10 @@ def significance_heatmap(comparison: pd.DataFrame, scenarios: list[Scenario],
                      fontsize=9)
         ax.set_xlabel("level (1 = most severe)")
         ax.set_ylabel("")
+    # Which people "human" is (and any exclusion filter on them): the comparison says.
+    humans = comparison["human_data"].dropna().unique() if "human_data" in comparison else []
+    if len(humans) == 1:
+        # Wrapped to the figure's width (about 11 characters an inch at 9 pt): one agent is a narrow figure.
+        fig.suptitle(textwrap.fill(f"humans: {humans[0]}", max(30, int(fig.get_figwidth() * 11))), fontsize=9)
     fig.tight_layout()
     return fig

@@ -18,8 +18,9 @@ def loss_table(results: dict[str, AdapterResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def loss_figure(results: dict[str, AdapterResult]):
-    """Training loss per step, one line per model (results as for loss_table)."""
+def loss_figure(results: dict[str, AdapterResult], title: str | None = None):
+    """Training loss per step, one line per model (results as for loss_table).
+    title: say whose answers trained the models (default: the bare measure)."""
     import matplotlib  # here, so that training without figures never loads matplotlib
 
     matplotlib.use("Agg")
@@ -31,7 +32,7 @@ def loss_figure(results: dict[str, AdapterResult]):
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("training loss (learned tokens)")
-    ax.set_title("LoRA training loss per step", fontsize=10)
+    ax.set_title(title or "LoRA training loss per step", fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig

@@ -25,6 +25,17 @@ as real bucket rates (about 50 answers each) would.
 
 Explanations are short sentences written for this generator, chosen by the
 decision and by whether the level is in the severe or the mild half.
+
+Data-quality columns, as the survey's export writes them (helpers.humans.quality),
+so that a workshop without real data can try `--exclude`: seconds (time on the
+question, at most the time since the previous answer), paste_count and
+pasted_chars, attention_passed of attention_total checks, and the exclusion
+variables excl_attention, excl_fast (under MIN_SECONDS), excl_paste and excluded
+(the survey's default rule: attention). About CARELESS of the participants fail a
+check, FAST of the answers are too fast and PASTED pasted; these are drawn from a
+stream of their own, so the columns above are exactly what they were before the
+quality columns existed, and independently of the answers: filtering the
+illustrative set shows how a filter is stated, not what one does to real data.
 """
 
 from __future__ import annotations
@@ -47,6 +58,15 @@ JITTER = 0.5  # largest seeded offset of an unanchored end of a curve, in logits
 # study answered on (the paper's own study ran in December 2024), so a timestamp
 # alone already says "generated".
 START = datetime(2000, 1, 1, 0, 0, tzinfo=timezone.utc)
+# The quality columns (see the module's doc): the survey's default threshold and
+# two attention checks per participant, and how often each flag is drawn.
+MIN_SECONDS = 5.0
+CHECKS = 2
+CARELESS = 0.06  # participants failing at least one check
+FAST = 0.04  # answers given in under MIN_SECONDS
+PASTED = 0.03  # answers whose explanation was pasted
+QUALITY = ["seconds", "paste_count", "pasted_chars", "attention_passed", "attention_total",
+           "excl_attention", "excl_fast", "excl_paste", "excluded"]
 
 # (decision, severe half?) -> explanations; written for this generator, about
 # the length (10-20 words) of the explanations the paper describes.
@@ -120,15 +140,19 @@ def illustrative_responses(scenarios: list[Scenario], *, participants: int = PAR
     participants: how many made-up participants (the paper had 303); seed: the
     same seed always gives the same table. Each participant answers every
     scenario once, in random order, at a uniformly drawn level; decisions follow
-    illustrative_curves(). Not real data: label anything computed from it.
+    illustrative_curves(). The data-quality columns (QUALITY) follow the
+    position. Not real data: label anything computed from it.
     """
     if participants < 1:
         raise ValueError(f"participants must be at least 1, got {participants}")
     curves = illustrative_curves(scenarios, seed=seed).set_index(["scenario", "level"])["refusal_probability"]
     rng = np.random.default_rng([seed, 2])
+    # The quality columns' own stream: drawing them leaves every draw of `rng` where it was.
+    quality = np.random.default_rng([seed, 3])
     rows = []
     for index in range(1, participants + 1):
         clock = START + timedelta(seconds=int(rng.integers(0, 3 * 3600)))
+        passed = CHECKS - int(quality.integers(1, CHECKS + 1)) if quality.random() < CARELESS else CHECKS
         for position, pick in enumerate(rng.permutation(len(scenarios)), start=1):
             scenario = scenarios[pick]
             k = len(scenario.levels)
@@ -136,9 +160,23 @@ def illustrative_responses(scenarios: list[Scenario], *, participants: int = PAR
             decision = "no" if rng.random() < curves[scenario.id, level] else "yes"
             severe = level <= k / 2
             options = EXPLANATIONS[decision, severe]
-            clock += timedelta(seconds=int(rng.integers(25, 110)))
+            gap = int(rng.integers(25, 110))
+            clock += timedelta(seconds=gap)
+            explanation = options[int(rng.integers(len(options)))]
             rows.append({"participant_id": f"{ID_PREFIX}{index:03d}", "scenario": scenario.id,
-                         "level": level, "decision": decision,
-                         "explanation": options[int(rng.integers(len(options)))],
-                         "timestamp": clock.isoformat(), "study": STUDY, "position": position})
-    return pd.DataFrame(rows, columns=COLUMNS + ["position"])
+                         "level": level, "decision": decision, "explanation": explanation,
+                         "timestamp": clock.isoformat(), "study": STUDY, "position": position,
+                         **_quality(quality, gap, explanation, passed)})
+    return pd.DataFrame(rows, columns=COLUMNS + ["position"] + QUALITY)
+
+
+def _quality(rng: np.random.Generator, gap: int, explanation: str, passed: int) -> dict:
+    """One answer's quality columns: seconds on the question (a fast answer under
+    MIN_SECONDS, else between half and all of the `gap` since the previous answer),
+    whether its explanation was pasted, and the participant's attention checks."""
+    fast = rng.random() < FAST
+    seconds = round(float(rng.uniform(1.5, MIN_SECONDS - 0.1) if fast else rng.uniform(0.5, 0.95) * gap), 1)
+    pasted = len(explanation) if rng.random() < PASTED else 0
+    return {"seconds": seconds, "paste_count": int(pasted > 0), "pasted_chars": pasted,
+            "attention_passed": passed, "attention_total": CHECKS, "excl_attention": passed < CHECKS,
+            "excl_fast": seconds < MIN_SECONDS, "excl_paste": pasted > 0, "excluded": passed < CHECKS}

@@ -10,6 +10,11 @@ Required columns, in this order (others are allowed and kept):
     timestamp       when the answer was given, ISO 8601 (e.g. 2024-12-05T14:03:00+00:00)
     study           which study the row comes from (e.g. "workshop-2025-03")
 
+The survey's export adds data-quality columns after these (timings, edits,
+pasted text, attention checks) and four exclusion variables, excl_attention,
+excl_fast, excl_paste and excluded (true/false, checked here; see
+helpers.humans.quality, which filters on them when asked and says so).
+
 Files are CSV or parquet. Loading is strict, because a silently dropped row
 changes a refusal rate: every problem is one line naming the file, the data row
 (1-based, header not counted) and the field. The survey's export and the
@@ -31,6 +36,7 @@ import pandas as pd
 from helpers.errors import ConfigError
 from helpers.exceptions.scenarios import Scenario
 from helpers.humans.provenance import is_illustrative
+from helpers.humans.quality import validate_flags
 
 COLUMNS = ["participant_id", "scenario", "level", "decision", "explanation", "timestamp", "study"]
 DECISIONS = ("yes", "no")
@@ -88,7 +94,8 @@ def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str =
     """Check a human-responses table and return a clean copy.
 
     The copy has the required columns first (level as int, decision 'yes'/'no',
-    the others as text) followed by any extra columns. `source` names the data
+    the others as text) followed by any extra columns; the exclusion variables
+    among them (excl_attention, excl_fast, excl_paste, excluded) as bool. `source` names the data
     in error messages (the file path when loading). Illustrative rows mixed with
     real ones are refused (helpers.humans.provenance).
     """
@@ -143,7 +150,9 @@ def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str =
     extras = [c for c in table.columns if c not in COLUMNS]
     for column in extras:
         out[column] = table[column].to_numpy()
-    return out
+    # The survey export's exclusion variables (helpers.humans.quality), when there:
+    # read as true/false now, so a filter later cannot stumble on a bad cell.
+    return validate_flags(out, source)
 
 
 def load_human(path: str | Path, scenarios: list[Scenario]) -> pd.DataFrame:

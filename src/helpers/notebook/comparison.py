@@ -16,10 +16,15 @@ from helpers.exceptions import Scenario, gaps, stats, trends
 @dataclass(frozen=True)
 class HumanSide:
     """Human responses (one row per participant x scenario) and their label,
-    e.g. "human (illustrative data)" or "human (human_responses.csv)"."""
+    e.g. "human (illustrative data)" or "human (human_responses.csv; excl. attention)".
+
+    exclusions: what the --exclude filter dropped (helpers.humans.quality's note),
+    said in the data note; the label names the rules, so every figure's human line
+    and every table's human_data column carries the filter."""
 
     data: pd.DataFrame
     label: str
+    exclusions: str = ""
 
     def __post_init__(self) -> None:
         # By content, not by the label: a mix of generated and real rows is refused
@@ -28,9 +33,10 @@ class HumanSide:
             object.__setattr__(self, "label", f"{self.label} (illustrative data)")
 
     @classmethod
-    def load(cls, path: str | Path | None, scenarios: list[Scenario]) -> HumanSide:
-        """--human FILE, else data/human_responses.csv, else the illustrative set."""
-        return cls(*humans.human_or_illustrative(path, scenarios))
+    def load(cls, path: str | Path | None, scenarios: list[Scenario], exclude=()) -> HumanSide:
+        """--human FILE, else data/human_responses.csv, else the illustrative set,
+        without the answers the --exclude rules flag (the analysis copy only)."""
+        return cls(*humans.filtered_human(path, scenarios, exclude))
 
     @property
     def illustrative(self) -> bool:
@@ -40,14 +46,14 @@ class HumanSide:
 
     def only(self, participants) -> HumanSide:
         """The same data restricted to these participant ids (e.g. the held-out ones)."""
-        return HumanSide(self.data[self.data["participant_id"].isin(set(participants))], self.label)
+        return HumanSide(self.data[self.data["participant_id"].isin(set(participants))], self.label, self.exclusions)
 
     def note(self, *, trained_on: bool = False):
         """The callout naming the data; a warning when they are not real people.
         trained_on: the notebook fine-tunes on them too (04, 05)."""
         import marimo as mo
 
-        text = humans.data_note(self.data, self.label, trained_on=trained_on)
+        text = humans.data_note(self.data, self.label, trained_on=trained_on, exclusions=self.exclusions)
         return mo.callout(mo.md(text), kind="warn" if self.illustrative else "info")
 
     def rates(self) -> pd.DataFrame:

@@ -35,6 +35,7 @@ class EconParams:
     rpm: float | None
     reasoning_effort: str | None  # openai/ reasoning models; None = each model's default
     reasoning_budget: int  # reasoning tokens per answer on top of max_tokens
+    human_games: Path | None  # human game choices; None: data/human_games.csv or illustrative
 
     @classmethod
     def from_cli(cls, args: dict[str, Any]) -> EconParams:

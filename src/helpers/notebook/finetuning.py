@@ -72,6 +72,7 @@ class Trained:
     plan: TrainingPlan
     adapters: dict[str, dict[str, finetune.AdapterResult]]
     illustrative: bool  # trained on the illustrative answers: so are the models
+    human_label: str = ""  # whose answers trained them, with any --exclude filter (HumanSide.label)
 
     @property
     def missing(self) -> int:
@@ -95,9 +96,11 @@ class Trained:
 
         losses = self.labelled()
         note = f"\n\n**{self.missing} models are not trained yet:** press the button above." if self.missing else ""
-        shown = [mo.md("## Training" + note), ui_table(finetune.loss_table(losses).round(3), selection=None)]
+        source = f"\n\nTrained on the training participants' answers of **{self.human_label}**." if self.human_label else ""
+        shown = [mo.md("## Training" + source + note), ui_table(finetune.loss_table(losses).round(3), selection=None)]
         if figure:
-            shown.append(finetune.loss_figure(losses) if losses else mo.md("_No training losses yet._"))
+            title = f"LoRA training loss per step\ntrained on {self.human_label}" if self.human_label else None
+            shown.append(finetune.loss_figure(losses, title=title) if losses else mo.md("_No training losses yet._"))
         return mo.vstack(shown)
 
 
@@ -110,7 +113,7 @@ def train(plan: TrainingPlan, human: HumanSide, *, train: bool) -> Trained:
                                                       seed=plan.seed, split=plan.people, train=train,
                                                       progress=bar.scenario_step, **plan.settings)
                     for kind, size in plan.sizes.items()}
-    return Trained(plan, adapters, human.illustrative)
+    return Trained(plan, adapters, human.illustrative, human.label)
 
 
 def measure(trained: Trained, study: Study, scenarios: list[Scenario], splits: tuple[str, ...], *,

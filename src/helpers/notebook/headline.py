@@ -189,12 +189,23 @@ SIBLING = Source("benchmarks", "synthetic", "the sibling study's theory (homo ec
                                             "computed here; the study's own numbers are not available")
 
 
-def games_card(fits: dict, models: Iterable[str], target_kappa: float):
-    """Notebook 07: the κ each agent's choices imply, beside the κ it was trained toward."""
+def games_card(fits: dict, models: Iterable[str], target_kappa: float, human=None):
+    """Notebook 07: the κ each agent's choices imply, beside the κ it was trained toward
+    and, given a human arm (notebook.econ_humans.HumanArm), the people's: "illustrative"
+    for generated choices, "measured" for real people's. The verdict judges the agents."""
     figures = _kappa_figures(fits, "one-shot games")
     figures.append(Figure("κ of the synthetic fine-tuning data", f"{target_kappa:g} (and 0)", "synthetic"))
+    sources = [SIBLING, SYNTHETIC]
+    if human is not None:
+        f, data = human.fit, human.data
+        people = data.used["participant_id"].nunique()
+        value = f"{f.kappa:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]" if f.n else "no valid choices"
+        figures.append(Figure(f"implied κ of {human.label} ({f.n} choices of {people} people; interval over "
+                              "participants)", value, data.kind))
+        sources.append(Source("human game choices", "illustrative" if data.illustrative else "human",
+                              data.describe()))
     return card("Sibling study", "Economic preferences in games", figures, verdict=_follows_payoffs(fits),
-                models=models, sources=[SIBLING, SYNTHETIC])
+                models=models, sources=sources)
 
 
 def applications_card(fits: dict, pricing: pd.DataFrame, models: Iterable[str]):

@@ -31,6 +31,7 @@ class NotebookParams:
     max_cost: float  # dollars; the notebook refuses runs estimated above it
     rpm: float | None
     human: Path | None  # a human-responses file; None: data/human_responses.csv or illustrative
+    exclude: tuple[str, ...]  # exclusion rules (helpers.humans.quality.RULES); () = none
     study: str  # the study name the survey stores with each participant
     moralexceptqa: Path
     variants: tuple[str, ...]  # prompt variants; () = the notebook's own choice

@@ -54,19 +54,22 @@ def open_study(cli_args: Mapping[str, Any], defaults: Mapping[str, Any] | None =
                variants: bool = False) -> Study:
     """Notebooks 01-05: the notebook's defaults overridden by its command line, the
     scenarios file they name and the human data (--human, else the survey's export,
-    else the illustrative set). Every argument a widget will take is checked first,
+    else the illustrative set) without the answers --exclude names. Every argument a widget will take is checked first,
     so a bad one is one UserError, not a widget's traceback. variants: read
     variants.toml too, for a variant picker."""
     params = NotebookParams.from_cli({**(defaults or {}), **dict(cli_args)})
     scenarios = load_scenarios(params.scenarios)
     _check(params, scenarios)
-    return Study(params, scenarios, HumanSide.load(params.human, scenarios),
+    return Study(params, scenarios, HumanSide.load(params.human, scenarios, params.exclude),
                  load_variants() if variants else None)
 
 
 def open_moralexceptqa(cli_args: Mapping[str, Any]) -> tuple[Study, MoralExceptQA]:
     """Notebook 06: its parameters over MoralExceptQA's vignettes, and the dataset."""
     params = NotebookParams.from_cli(dict(cli_args))
+    if params.exclude:  # said, not ignored: a filter that did nothing would still be believed
+        raise UserError(f"--exclude {','.join(params.exclude)}: notebook 06 compares with MoralExceptQA's published "
+                        "shares, which have no exclusion variables; --exclude is for notebooks 01-05")
     data = load_moralexceptqa(params.moralexceptqa)
     _check(params, data.scenarios)
     return Study(params, data.scenarios), data

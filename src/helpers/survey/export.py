@@ -23,6 +23,8 @@ import pandas as pd
 
 from helpers import paths
 from helpers.errors import UserError
+from helpers.economics.games import Game
+from helpers.economics.humans import validate_human_games
 from helpers.exceptions.scenarios import Scenario
 from helpers.humans import responses as human
 from helpers.survey.settings import StudySettings
@@ -250,13 +252,14 @@ def _write(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-def publish(store: SurveyStore, scenarios: list[Scenario], settings: StudySettings) -> list[tuple[Path, int]]:
+def publish(store: SurveyStore, scenarios: list[Scenario], settings: StudySettings,
+            games: list[Game] = ()) -> list[tuple[Path, int]]:
     """Write the answers (data/human_responses.csv, which notebooks 01-05 read) and
-    the game choices (data/human_games.csv, notebook 07) for the notebooks.
-    Returns (path, rows) per file written."""
+    the game choices (data/human_games.csv, notebook 07) for the notebooks, each
+    checked by the loader that will read it. Returns (path, rows) per file written."""
     found = tables(store, settings)
-    answers, games = found["answers.csv"], found["games.csv"]
-    if answers.empty and games.empty:
+    answers, choices = found["answers.csv"], found["games.csv"]
+    if answers.empty and choices.empty:
         raise UserError("no answers to export yet")
     written = []
     if not answers.empty:
@@ -264,10 +267,11 @@ def publish(store: SurveyStore, scenarios: list[Scenario], settings: StudySettin
         path = paths.human_responses_file()
         _write(path, safe_csv(answers))
         written.append((path, len(answers)))
-    if not games.empty:
-        path = paths.data_dir() / "human_games.csv"
-        _write(path, safe_csv(games))
-        written.append((path, len(games)))
+    if not choices.empty:
+        validate_human_games(choices, list(games), source=f"survey database {store.path}")
+        path = paths.human_games_file()
+        _write(path, safe_csv(choices))
+        written.append((path, len(choices)))
     return written
 
 

@@ -109,7 +109,8 @@ async def publish(request: Request) -> Response:
     if not (_allowed(request) and survey.key.form_ok(form.get("token"))):
         return _refused(request)
     try:
-        written = await run_in_threadpool(export.publish, survey.store, survey.scenarios, survey.settings)
+        written = await run_in_threadpool(export.publish, survey.store, survey.scenarios, survey.settings,
+                                           survey.games)
     except UserError as exc:
         return await _dashboard(request, survey, message=f"Nothing written: {exc}", status=409)
     survey.published = written

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from helpers.economics.humans import actions_for_people
 from helpers.errors import UserError
 from helpers.survey.codes import format_code, new_code, parse_code
 from helpers.survey.device import device_class
@@ -136,7 +137,7 @@ def step_page(request: Request, survey: Survey, participant: Participant, steps:
     if step.kind == "check":
         options = [(option, option) for option in step.check.options]
     elif step.kind == "game":
-        options = [(action.id, action.label) for action in step.setting.actions()]
+        options = actions_for_people(step.setting)  # in the order the prompt lists them
     else:
         options = []
     shown = {name: (values or {}).get(name, "") for name in VALUE_FIELDS}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.economics.games import Setting
+from helpers.economics.humans import prompt_for_people
 from helpers.exceptions.scenarios import Scenario
 from helpers.survey.settings import AttentionCheck, StudySettings
 
@@ -59,7 +60,7 @@ class GameStep:
     @property
     def prompt(self) -> str:
         # The very text an agent is sent for this setting (tests compare the two).
-        return self.setting.render()  # TODO(i17): helpers.economics.humans.prompt_for_people
+        return prompt_for_people(self.setting)
 
 
 Step = Question | CheckStep | GameStep
