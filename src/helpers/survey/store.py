@@ -47,7 +47,7 @@ from helpers.survey.steps import CheckStep, GameStep, Question, Step, arrange
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
-MAX_IDLE = 64  # idle connections kept per store (at most one per worker thread is in use)
+MAX_IDLE = 40  # idle connections kept per store: one per worker thread of the server (2 open files each)
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS participants (
