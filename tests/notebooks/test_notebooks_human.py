@@ -13,7 +13,7 @@ from marimo_html import callouts, errors, export, images, output_text, rows_with
 from helpers import paths
 from helpers.exceptions.scenarios import load_scenarios
 from helpers.humans import moralexceptqa
-from helpers.survey import export
+from helpers.survey import export as survey_export
 from helpers.survey.settings import StudySettings
 from helpers.survey.store import SurveyStore
 
@@ -69,7 +69,7 @@ def test_a_survey_study_flows_into_the_baseline_comparison(tmp_path):
     for person in [store.register(scenarios, study, rng=rng) for _ in range(4)]:
         for question in store.questions(person, scenarios):
             store.record(person, question, "no" if question.level <= 3 else "yes", "reason")
-    export.publish(store, scenarios, study)  # what the organiser's publish button does
+    survey_export.publish(store, scenarios, study)  # what the organiser's publish button does
     page = exported("notebooks/01_baseline.py", tmp_path / "01.html", "--scenarios", str(small))
     text = output_text(page)
     assert "calls: 21 made, 0 cached, 0 failed" in text  # 3 scenarios x (6 levels + the control)

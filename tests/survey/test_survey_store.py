@@ -235,6 +235,7 @@ def test_a_write_locked_past_the_timeout_is_reported_not_lost_silently(store, sc
     person = store.register(scenarios, study("pilot"))
     question = store.questions(person, scenarios)[0]
     monkeypatch.setattr(survey, "BUSY_TIMEOUT_MS", 200)
+    store.close()  # pooled connections keep the timeout they were opened with
     holder = sqlite3.connect(store.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer that never lets go
     try:
