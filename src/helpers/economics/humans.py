@@ -26,16 +26,15 @@ file, the data row (1-based, header not counted) and the field. The survey's exp
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from helpers.economics.games import Game, Setting
 from helpers.economics.prompts import actions_for_people, prompt_for_people
 from helpers.errors import ConfigError
+from helpers.humans import cells
 from helpers.humans.provenance import is_illustrative
 
 __all__ = ["COLUMNS", "FLAGS", "as_answers", "actions_for_people", "describe", "load_human_games",
@@ -43,58 +42,19 @@ __all__ = ["COLUMNS", "FLAGS", "as_answers", "actions_for_people", "describe", "
 
 COLUMNS = ["participant_id", "game", "setting", "choice", "timestamp", "study"]
 FLAGS = ("excl_attention", "excluded")  # "true"/"false" columns the survey's export adds
-SUFFIXES = (".csv", ".parquet")
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix not in SUFFIXES:
-        raise ConfigError(f"{path}: human game choices must be a .csv or .parquet file")
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found; pass an existing human game-choices file")
-    try:
-        if path.suffix == ".csv":
-            # All text, nothing turned into NaN: each field is parsed and checked below.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"{path}: the file is empty; it needs a header row with {', '.join(COLUMNS)}") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        detail = " ".join(str(exc).split())[:200]
-        raise ConfigError(f"{path}: cannot be read as {path.suffix[1:]} ({detail})") from None
 
 
-def _text(value: object) -> str:
-    """A cell as text; missing values (NaN, None, NA) become ''."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value).strip()
 
 
-def _whole(raw: object) -> int | None:
-    if isinstance(raw, (bool, np.bool_)):
-        return None
-    if isinstance(raw, (int, np.integer)):
-        return int(raw)
-    try:
-        number = float(_text(raw))
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else None
 
 
-def _is_time(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    except ValueError:
-        return False
-    return True
 
 
 def _choice(raw: object, setting: Setting) -> str | None:
     """The action id a cell names, or None. Amounts match by value (2.50 is 2.5)."""
-    text = _text(raw)
+    text = cells.text(raw)
     ids = [a for a, _ in actions_for_people(setting)]
     if text in ids:
         return text
@@ -107,9 +67,6 @@ def _choice(raw: object, setting: Setting) -> str | None:
     return next((a.id for a in setting.actions() if a.amount == value), None)
 
 
-def _flag(raw: object) -> bool | None:
-    text = _text(raw).lower()
-    return {"true": True, "false": False, "1": True, "0": False}.get(text)
 
 
 def validate_human_games(table: pd.DataFrame, games: list[Game], source: str = "human game choices") -> pd.DataFrame:
@@ -132,37 +89,32 @@ def validate_human_games(table: pd.DataFrame, games: list[Game], source: str = "
     for row, record in enumerate(table[COLUMNS].itertuples(index=False), start=1):
         where = f"{source}: row {row}"
         pid, game_id, raw_setting, raw_choice, stamp, study = record
-        pid = _text(pid)
-        if not pid:
-            raise ConfigError(f"{where}, field `participant_id`: missing; every row needs a pseudonymous id")
-        if "@" in pid:
-            raise ConfigError(f"{where}, field `participant_id`: {pid[:40]!r} looks like an e-mail address; "
-                              "use pseudonymous ids")
-        game_id = _text(game_id)
+        pid = cells.participant_id(pid, where)
+        game_id = cells.text(game_id)
         if game_id not in by_id:
             raise ConfigError(f"{where}, field `game`: unknown game {game_id[:40]!r}; the games file has "
                               f"{', '.join(by_id)}")
         game = by_id[game_id]
         count = len(game.raw_settings)
-        index = _whole(raw_setting)
+        index = cells.whole(raw_setting)
         if index is None or not 1 <= index <= count:
-            raise ConfigError(f"{where}, field `setting`: {_text(raw_setting)[:40]!r} is not a setting of "
+            raise ConfigError(f"{where}, field `setting`: {cells.text(raw_setting)[:40]!r} is not a setting of "
                               f"'{game_id}'; use a whole number from 1 to {count}")
         setting = game.settings[index - 1]
         choice = _choice(raw_choice, setting)
         if choice is None:
             allowed = ", ".join(a for a, _ in actions_for_people(setting))
-            raise ConfigError(f"{where}, field `choice`: {_text(raw_choice)[:40]!r} is not a choice of "
+            raise ConfigError(f"{where}, field `choice`: {cells.text(raw_choice)[:40]!r} is not a choice of "
                               f"'{game_id}' setting {index}; write one of {allowed}")
-        stamp = _text(stamp)
-        if not _is_time(stamp):
+        stamp = cells.text(stamp)
+        if not cells.is_time(stamp):
             shown = f"{stamp[:40]!r} is not ISO 8601" if stamp else "missing"
             raise ConfigError(f"{where}, field `timestamp`: {shown}; write a time such as 2024-12-05T14:03:00Z")
-        study = _text(study)
+        study = cells.text(study)
         if not study:
             raise ConfigError(f"{where}, field `study`: missing; name the study each row comes from")
-        if prompts is not None and _text(prompts[row - 1]):
-            shown, now = " ".join(_text(prompts[row - 1]).split()), " ".join(prompt_for_people(setting).split())
+        if prompts is not None and cells.text(prompts[row - 1]):
+            shown, now = " ".join(cells.text(prompts[row - 1]).split()), " ".join(prompt_for_people(setting).split())
             if shown != now:
                 raise ConfigError(f"{where}, field `prompt`: the text shown differs from what the games file "
                                   f"renders for '{game_id}' setting {index} now; were the choices made under "
@@ -188,7 +140,7 @@ def _optional(out: pd.DataFrame, source: str) -> None:
     if "seconds" in out.columns:
         values = []
         for row, raw in enumerate(out["seconds"], start=1):
-            text = _text(raw)
+            text = cells.text(raw)
             try:
                 value = float(text) if text else math.nan
             except ValueError:
@@ -202,9 +154,9 @@ def _optional(out: pd.DataFrame, source: str) -> None:
         if column in out.columns:
             values = []
             for row, raw in enumerate(out[column], start=1):
-                flag = _flag(raw)
-                if flag is None and _text(raw):
-                    raise ConfigError(f"{source}: row {row}, field `{column}`: {_text(raw)[:40]!r} is not true "
+                flag = cells.flag(raw)
+                if flag is None and cells.text(raw):
+                    raise ConfigError(f"{source}: row {row}, field `{column}`: {cells.text(raw)[:40]!r} is not true "
                                       "or false; leave it empty if not recorded")
                 values.append(pd.NA if flag is None else flag)
             out[column] = pd.array(values, dtype="boolean")
@@ -217,7 +169,7 @@ def load_human_games(path: str | Path, games: list[Game]) -> pd.DataFrame:
     ConfigError naming the file, the row and the field.
     """
     path = Path(path)
-    return validate_human_games(_read(path), games, source=str(path))
+    return validate_human_games(cells.read_table(path, "human game choices", COLUMNS), games, source=str(path))
 
 
 def write_human_games(table: pd.DataFrame, path: str | Path) -> Path:
@@ -226,21 +178,7 @@ def write_human_games(table: pd.DataFrame, path: str | Path) -> Path:
     Required columns first; the parent folder is created; written beside the final
     name and renamed, so a reader never sees half a file.
     """
-    path = Path(path)
-    if path.suffix not in SUFFIXES:
-        raise ConfigError(f"{path}: write human game choices to a .csv or .parquet file")
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ConfigError(f"cannot write {path}: missing column `{missing[0]}`")
-    ordered = table[COLUMNS + [c for c in table.columns if c not in COLUMNS]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    if path.suffix == ".csv":
-        ordered.to_csv(partial, index=False, encoding="utf-8")
-    else:
-        ordered.to_parquet(partial, index=False)
-    partial.replace(path)
-    return path
+    return cells.write_table(table, Path(path), "human game choices", COLUMNS)
 
 
 def as_answers(table: pd.DataFrame, games: list[Game], model: str) -> pd.DataFrame:

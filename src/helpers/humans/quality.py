@@ -18,12 +18,12 @@ one is an error, not a silent no-op.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from helpers.humans import cells
 from helpers.errors import ConfigError, UserError
 
 # rule name (what --exclude takes) -> the column it reads
@@ -34,23 +34,8 @@ VARIABLES: tuple[str, ...] = tuple(RULES.values())
 REASONS: dict[str, str] = {"attention": "failed attention check", "fast": "answered too fast",
                            "paste": "pasted text", "study": "excluded by the study's own rule"}
 WHERE = "the survey's export (`make survey`, see docs/survey.md) writes it"
-_TRUE, _FALSE = ("true", "1"), ("false", "0")
 
 
-def _flag(value: object) -> bool | None:
-    """One cell as True/False; None when it is neither (true/false/1/0, any case)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, (float, np.floating)) and not math.isnan(value) and value in (0.0, 1.0):
-        return bool(value)  # parquet may store the flags as 0.0/1.0
-    text = str(value).strip().lower() if isinstance(value, str) else None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return None
 
 
 def present(table: pd.DataFrame) -> tuple[str, ...]:
@@ -72,9 +57,9 @@ def validate_flags(table: pd.DataFrame, source: str = "human responses") -> pd.D
     for column in columns:
         values = []
         for row, raw in enumerate(table[column].tolist(), start=1):
-            flag = _flag(raw)
+            flag = cells.flag(raw)
             if flag is None:
-                shown = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
+                shown = cells.text(raw)
                 what = f"{shown[:40]!r} is not true or false" if shown else "missing"
                 raise ConfigError(f"{source}: row {row}, field `{column}`: {what}; write true or false (or 1/0)")
             values.append(flag)

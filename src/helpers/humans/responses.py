@@ -26,68 +26,27 @@ helpers.humans.source.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers.errors import ConfigError
+from helpers.humans import cells
 from helpers.exceptions.scenarios import Scenario
 from helpers.humans.provenance import is_illustrative
 from helpers.humans.quality import validate_flags
 
 COLUMNS = ["participant_id", "scenario", "level", "decision", "explanation", "timestamp", "study"]
 DECISIONS = ("yes", "no")
-SUFFIXES = (".csv", ".parquet")
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix not in SUFFIXES:
-        raise ConfigError(f"{path}: human responses must be a .csv or .parquet file")
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found; pass an existing human-responses file")
-    try:
-        if path.suffix == ".csv":
-            # Everything as text, nothing turned into NaN: we parse and check each field ourselves.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"{path}: the file is empty; it needs a header row with {', '.join(COLUMNS)}") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        detail = " ".join(str(exc).split())[:200]
-        raise ConfigError(f"{path}: cannot be read as {path.suffix[1:]} ({detail})") from None
 
 
-def _text(value: object) -> str:
-    """A cell as text; missing values (NaN, None) become ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if value is pd.NA or value is pd.NaT:
-        return ""
-    return str(value).strip()
 
 
-def _level(raw: object) -> int | None:
-    if isinstance(raw, (bool, np.bool_)):
-        return None
-    if isinstance(raw, (int, np.integer)):
-        return int(raw)
-    text = _text(raw)
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else None
 
 
-def _timestamp(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        return False
-    return True
 
 
 def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str = "human responses") -> pd.DataFrame:
@@ -110,39 +69,34 @@ def validate_human(table: pd.DataFrame, scenarios: list[Scenario], source: str =
     for row, record in enumerate(table[COLUMNS].itertuples(index=False), start=1):
         where = f"{source}: row {row}"
         pid, scenario, raw_level, raw_decision, explanation, stamp, study = record
-        pid = _text(pid)
-        if not pid:
-            raise ConfigError(f"{where}, field `participant_id`: missing; every row needs a pseudonymous id")
-        if "@" in pid:
-            raise ConfigError(f"{where}, field `participant_id`: {pid[:40]!r} looks like an e-mail address; "
-                              "use pseudonymous ids")
-        scenario = _text(scenario)
+        pid = cells.participant_id(pid, where)
+        scenario = cells.text(scenario)
         if scenario not in levels:
             known = ", ".join(sorted(levels))
             raise ConfigError(f"{where}, field `scenario`: unknown scenario {scenario!r}; known ids are {known}")
-        level = _level(raw_level)
+        level = cells.whole(raw_level)
         if level is None or not 1 <= level <= levels[scenario]:
-            raise ConfigError(f"{where}, field `level`: {_text(raw_level)!r} is not a level of '{scenario}'; "
+            raise ConfigError(f"{where}, field `level`: {cells.text(raw_level)!r} is not a level of '{scenario}'; "
                               f"use a whole number from 1 to {levels[scenario]}")
-        decision = _text(raw_decision).lower()
+        decision = cells.text(raw_decision).lower()
         if not decision:
             raise ConfigError(f"{where}, field `decision`: missing; write yes or no")
         if decision not in DECISIONS:
-            raise ConfigError(f"{where}, field `decision`: {_text(raw_decision)[:40]!r} is not yes or no")
-        stamp = _text(stamp)
+            raise ConfigError(f"{where}, field `decision`: {cells.text(raw_decision)[:40]!r} is not yes or no")
+        stamp = cells.text(stamp)
         if not stamp:
             raise ConfigError(f"{where}, field `timestamp`: missing; write an ISO 8601 time such as 2024-12-05T14:03:00Z")
-        if not _timestamp(stamp):
+        if not cells.is_time(stamp):
             raise ConfigError(f"{where}, field `timestamp`: {stamp[:40]!r} is not ISO 8601 "
                               "(e.g. 2024-12-05T14:03:00Z)")
-        study = _text(study)
+        study = cells.text(study)
         if not study:
             raise ConfigError(f"{where}, field `study`: missing; name the study each row comes from")
         if (pid, scenario) in seen:
             raise ConfigError(f"{where}, field `scenario`: participant {pid!r} answered '{scenario}' already "
                               f"in row {seen[pid, scenario]}; each participant answers a scenario once")
         seen[pid, scenario] = row
-        for column, value in zip(COLUMNS, (pid, scenario, level, decision, _text(explanation), stamp, study)):
+        for column, value in zip(COLUMNS, (pid, scenario, level, decision, cells.text(explanation), stamp, study)):
             clean[column].append(value)
     out = pd.DataFrame(clean)
     is_illustrative(out, source)  # refuses a mix of generated and real rows
@@ -163,7 +117,7 @@ def load_human(path: str | Path, scenarios: list[Scenario]) -> pd.DataFrame:
     Any problem is a ConfigError naming the file, row and field.
     """
     path = Path(path)
-    return validate_human(_read(path), scenarios, source=str(path))
+    return validate_human(cells.read_table(path, "human responses", COLUMNS), scenarios, source=str(path))
 
 
 def write_human(table: pd.DataFrame, path: str | Path) -> Path:
@@ -172,21 +126,7 @@ def write_human(table: pd.DataFrame, path: str | Path) -> Path:
     The required columns come first; the parent folder is created. The file is
     written next to its final name and renamed, so a reader never sees half a file.
     """
-    path = Path(path)
-    if path.suffix not in SUFFIXES:
-        raise ConfigError(f"{path}: write human responses to a .csv or .parquet file")
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ConfigError(f"cannot write {path}: missing column `{missing[0]}`")
-    ordered = table[COLUMNS + [c for c in table.columns if c not in COLUMNS]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    if path.suffix == ".csv":
-        ordered.to_csv(partial, index=False, encoding="utf-8")
-    else:
-        ordered.to_parquet(partial, index=False)
-    partial.replace(path)
-    return path
+    return cells.write_table(table, Path(path), "human responses", COLUMNS)
 
 
 def bucket_rates(responses: pd.DataFrame) -> pd.DataFrame:
