@@ -74,7 +74,9 @@ def test_a_survey_study_flows_into_the_baseline_comparison(tmp_path):
     text = output_text(page)
     assert "calls: 21 made, 0 cached, 0 failed" in text  # 3 scenarios x (6 levels + the control)
     assert callouts(page)[0] == ("info", "Human data used here: human (human_responses.csv) : "
-                                         "4 participants, 12 answers, study: flow-test.")
+                                         "4 participants, 12 answers, study: flow-test. No exclusions applied "
+                                         "(the data has excl_attention, excl_fast, excl_paste, excluded); "
+                                         "--exclude chooses which to apply.")  # the survey's export carries them
     assert len(callouts(page)) == 2 and "not interpretable" in callouts(page)[1][1]  # the validity card
     compared = rows_with(page, "human_rate")
     assert {r["human_data"] for r in compared} == {"human (human_responses.csv)"}
