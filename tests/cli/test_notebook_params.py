@@ -113,7 +113,8 @@ def test_notebook_defaults_and_values():
         ("local/smollm2-135m-instruct",), "exact", 10, 1.0, 5.0, None)
     assert (p.variants, p.scenario_ids, p.levels, p.max_tokens, p.reasoning_tokens, p.examples) == (
         (), (), None, 48, 256, 2)
-    assert p.scenarios.name == "scenarios.toml" and p.study == "survey" and p.exclude == ()
+    assert p.scenarios.name == "scenarios.toml" and p.exclude == ()
+    assert not hasattr(p, "study")  # the study name belongs to the survey server (survey serve --study)
     # notebook 03's own defaults, merged under the command line's, as the notebooks do
     p = NotebookParams.from_cli({"variant": "baseline,cot", "samples": 1, "level": "1,6",
                                  "reasoning-tokens": 48, "model": ["openai/a", "openai/b,openai/c"],

@@ -102,13 +102,12 @@ EXCLUDE = Option("exclude", "choice", "leave out the human answers the survey's 
                  "the study's minimum), paste (pasted text), study (the study's own rule); the filter is stated "
                  "beside every figure, and no file is changed (default none)", default=(),
                  choices=tuple(EXCLUSION_RULES), repeat=True, metavar="RULES")
-STUDY = Option("study", "str", "the study name the survey stores with each participant", default="survey")
 MORALEXCEPTQA = Option("moralexceptqa", "path", "MoralExceptQA's complete_file.csv "
                        "(default ../shared/data/moralexceptqa/)")
 
 # -- the survey server -------------------------------------------------------------
-SURVEY_STUDY = STUDY.but(default=None, help="the study name stored with each participant (default: study.toml's "
-                         "[study] id, else survey)")
+SURVEY_STUDY = Option("study", "str", "the study name stored with each participant (default: study.toml's "
+                      "[study] id, else survey)")
 SURVEY_SETTINGS = Option("settings", "path", "study settings TOML (default study.toml; built-in defaults if absent)",
                          suffixes=(".toml",))
 HOST = Option("host", "str", "address to listen on; 0.0.0.0 serves the room's network", default="127.0.0.1",
@@ -216,7 +215,7 @@ GAMES_RUN = (MODEL, GAME_SAMPLES, TEMPERATURE, GAME_TOKENS, REASONING_EFFORT, RE
 # with every agent.
 NOTEBOOK = (MODEL, SCENARIOS, MODE, EXCEPTION_SAMPLES, TEMPERATURE, BASE_URL,
             MAX_COST.but(default=5.0, help="refuse runs estimated above D dollars"), RPM, HUMAN, EXCLUDE,
-            STUDY, MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, NO_CONTROL, ANSWER_TOKENS, REASONING_TOKENS,
+            MORALEXCEPTQA, VARIANT.but(default=()), SCENARIO, LEVEL, NO_CONTROL, ANSWER_TOKENS, REASONING_TOKENS,
             EXAMPLES, REASONING_EFFORT, REASONING_BUDGET)
 TRAINING = (LABELS_SIZE, EXPLANATIONS_SIZE, EPOCHS.but(default=2, help="passes over the data"), MAX_STEPS, SEED,
             SPLIT_SEED, TRAIN_FRACTION, TRAIN_SCENARIO)

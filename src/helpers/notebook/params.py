@@ -19,7 +19,7 @@ from helpers.errors import UserError
 
 @dataclass(frozen=True)
 class NotebookParams:
-    """What notebooks 01-06 and the survey app take; built by `from_cli`, whose
+    """What notebooks 01-06 take; built by `from_cli`, whose
     defaults, types and ranges are helpers.cli.params.NOTEBOOK."""
 
     models: tuple[str, ...]
@@ -32,7 +32,6 @@ class NotebookParams:
     rpm: float | None
     human: Path | None  # a human-responses file; None: data/human_responses.csv or illustrative
     exclude: tuple[str, ...]  # exclusion rules (helpers.humans.quality.RULES); () = none
-    study: str  # the study name the survey stores with each participant
     moralexceptqa: Path
     variants: tuple[str, ...]  # prompt variants; () = the notebook's own choice
     scenario_ids: tuple[str, ...]  # () = every scenario
